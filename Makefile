@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# xen-zcopy: top-level build.
+#
+#   make             build the module, the tests and the tools
+#   make check       boot the QEMU+Xen testbed and run the whole test suite
+#   make demo        boot the testbed and show a frame going zero-copy to vkms
+#   make lint        checkpatch --strict, W=1 and sparse on the driver
+#   make install     install the module and the UAPI header on this machine
+
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+DRV := $(TOP)/drivers/gpu/drm/xen
+
+# The kernel to build against: the running kernel's build tree when it has
+# one, else the newest Debian 6.1 amd64 headers (what the testbed installs).
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+		    $(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64))))
+
+.PHONY: all module tests tools check demo lint install clean help
+
+all: module tests tools
+
+module:
+	@if [ -z "$(KDIR)" ] || [ ! -f "$(KDIR)/Makefile" ]; then \
+		echo "error: no kernel build tree (KDIR='$(KDIR)'): install linux-headers-\$$(uname -r), pass KDIR=..., or run 'make check' which installs them" >&2; \
+		exit 1; fi
+	@echo "  MODULE  xen_drm_zcopy.ko against $(KDIR)"
+	$(MAKE) -C $(KDIR) M=$(DRV) modules
+
+tests:
+	@echo "  TESTS   igt-tests -> $(BUILD)/igt-tests"
+	$(MAKE) -C igt-tests BUILD=$(BUILD)/igt-tests
+
+tools:
+	@echo "  TOOLS   tools -> $(BUILD)/tools"
+	$(MAKE) -C tools BUILD=$(BUILD)/tools
+
+check:
+	bash tools/testbed/testbed.sh check
+
+demo:
+	bash tools/testbed/testbed.sh demo
+
+lint:
+	bash tools/lint.sh
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(DRV) modules_install
+	install -D -m 0644 include/uapi/drm/xen_zcopy_drm.h \
+		$(DESTDIR)/usr/include/drm/xen_zcopy_drm.h
+	depmod -a $(notdir $(patsubst %/build,%,$(KDIR))) 2>/dev/null || true
+
+clean:
+	-[ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(DRV) clean
+	rm -rf $(BUILD)/igt-tests $(BUILD)/tools
+
+help:
+	@sed -n 's/^#   //p' Makefile

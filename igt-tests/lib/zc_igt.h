@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small harness that speaks IGT's test protocol, so igt_runner can drive
+ * the xen-zcopy test binaries without linking libigt.
+ *
+ * A test binary is a list of named subtests:
+ *
+ *	static void test_foo(void) { ...; zc_assert(x == 1); }
+ *	static const struct zc_subtest subtests[] = {
+ *		{ "foo", test_foo },
+ *		{ }
+ *	};
+ *	ZC_MAIN(subtests)
+ *
+ * Each subtest runs in a forked child, so a failing assert, a crash or a
+ * leaked fd does not take the others down. Protocol lines go to stdout,
+ * line-buffered; diagnostics go to stderr.
+ */
+#ifndef ZC_IGT_H
+#define ZC_IGT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct zc_subtest {
+	const char *name;		/* [A-Za-z0-9_-] only */
+	void (*func)(void);
+};
+
+/* Exit codes understood by igt_runner. */
+#define ZC_EXIT_SUCCESS	0
+#define ZC_EXIT_SKIP	77
+#define ZC_EXIT_INVALID	79
+#define ZC_EXIT_FAILURE	98
+#define ZC_EXIT_ABORT	112
+
+int zc_main(int argc, char **argv, const struct zc_subtest *subtests);
+
+#define ZC_MAIN(subtests) \
+	int main(int argc, char **argv) { return zc_main(argc, argv, subtests); }
+
+/* Failing a subtest: print file:line, the expression, errno, and exit. */
+void __zc_fail(const char *file, int line, const char *func,
+	       const char *expr, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 5, 6)));
+void __zc_skip(const char *file, int line, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
+
+#define zc_assert(expr) do { if (!(expr)) \
+	__zc_fail(__FILE__, __LINE__, __func__, #expr, NULL); } while (0)
+#define zc_assert_f(expr, ...) do { if (!(expr)) \
+	__zc_fail(__FILE__, __LINE__, __func__, #expr, __VA_ARGS__); } while (0)
+/* Compare two integers and print both values on failure. */
+#define zc_assert_eq(a, b) do { long long __a = (a), __b = (b); \
+	if (__a != __b) __zc_fail(__FILE__, __LINE__, __func__, #a " == " #b, \
+		"%lld != %lld", __a, __b); } while (0)
+#define zc_assert_neq(a, b) do { long long __a = (a), __b = (b); \
+	if (__a == __b) __zc_fail(__FILE__, __LINE__, __func__, #a " != " #b, \
+		"both are %lld", __a); } while (0)
+/* A call that must return >= 0 (prints errno otherwise). */
+#define zc_assert_ok(expr) do { long long __r = (expr); if (__r < 0) \
+	__zc_fail(__FILE__, __LINE__, __func__, #expr, "returned %lld", __r); \
+	} while (0)
+/* A call that must fail (return -1 or a negative errno) with errno == err. */
+#define zc_assert_errno(expr, err) do { errno = 0; long long __r = (expr); \
+	int __e = __r < -1 ? (int)-__r : errno; \
+	if (__r >= 0 || __e != (err)) __zc_fail(__FILE__, __LINE__, __func__, \
+		#expr, "returned %lld errno %d (%s), expected %d (%s)", __r, \
+		__e, strerror(__e), (err), strerror(err)); } while (0)
+#define zc_skip(...) __zc_skip(__FILE__, __LINE__, __VA_ARGS__)
+#define zc_require(expr) do { if (!(expr)) \
+	__zc_skip(__FILE__, __LINE__, "requirement not met: %s", #expr); } while (0)
+
+/* Diagnostics to stderr with the subtest name prefixed. */
+void zc_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Fixtures: cleanup callbacks run in reverse order when the subtest ends,
+ * whether it passes or fails (they run in the child before it exits).
+ */
+void zc_at_exit(void (*fn)(void *), void *data);
+
+#endif /* ZC_IGT_H */
