@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Xen zero-copy helper DRM driver: DUMB_FROM_REFS, a dumb buffer made of a
+ * frontend's grant references.
+ *
+ * The refs are mapped in one batch into ballooned pages (the mapping a
+ * block or network backend would make), so the pages have struct pages,
+ * DMA addresses (swiotlb-xen translates the foreign frames) and, on x86 PV,
+ * a kernel linear address. The mapping lasts until the GEM object is freed,
+ * that is until the backend closed its handle and every importer and
+ * exported dma-buf let go.
+ */
+
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <drm/drm_file.h>
+#include <drm/drm_print.h>
+#include <drm/drm_gem.h>
+
+#include <xen/grant_table.h>
+#include <xen/interface/grant_table.h>
+
+#include "xen_zcopy_drm.h"
+#include "xen_zcopy_drv.h"
+
+/* A frontend's grant that cannot be mapped: what the backend is told. */
+static int xen_zcopy_map_status_errno(int16_t status)
+{
+	switch (status) {
+	case GNTST_bad_domain:
+		return -ESRCH;
+	case GNTST_no_device_space:
+		return -ENOMEM;
+	case GNTST_eagain:
+		return -EAGAIN;
+	default:
+		/* Not granted to us, ended, read-only, or not a ref at all. */
+		return -EINVAL;
+	}
+}
+
+static unsigned long xen_zcopy_page_kaddr(struct page *page)
+{
+	return (unsigned long)pfn_to_kaddr(page_to_pfn(page));
+}
+
+/* Grants unmapped per hypercall batch; the ops live on the stack. */
+#define XEN_ZCOPY_UNMAP_BATCH	32
+
+/*
+ * Unmaps the first @count pages of @zobj, whose grants are all mapped.
+ * Works in small batches so that teardown never has to allocate.
+ */
+static void xen_zcopy_unmap_refs(struct xen_zcopy_object *zobj,
+				 unsigned int count)
+{
+	struct gnttab_unmap_grant_ref unmap_ops[XEN_ZCOPY_UNMAP_BATCH];
+	struct gntab_unmap_queue_data unmap_data = { };
+	unsigned int done, i, batch;
+	int ret;
+
+	for (done = 0; done < count; done += batch) {
+		batch = min_t(unsigned int, count - done, XEN_ZCOPY_UNMAP_BATCH);
+		for (i = 0; i < batch; i++)
+			gnttab_set_unmap_op(&unmap_ops[i],
+					    xen_zcopy_page_kaddr(zobj->pages[done + i]),
+					    GNTMAP_host_map,
+					    zobj->map_handles[done + i]);
+
+		/* Waits until nobody holds a reference to the pages. */
+		unmap_data.unmap_ops = unmap_ops;
+		unmap_data.pages = &zobj->pages[done];
+		unmap_data.count = batch;
+		ret = gnttab_unmap_refs_sync(&unmap_data);
+		if (ret)
+			drm_err(zobj->base.dev, "unmapping grants of domain %u failed: %d\n",
+				zobj->otherend_id, ret);
+	}
+
+	atomic_sub(count, &xen_zcopy_stats.mapped_grants);
+}
+
+/* Maps all refs of @zobj or none: a failure unwinds what was mapped. */
+static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
+{
+	struct drm_device *drm = zobj->base.dev;
+	unsigned int n = zobj->num_pages, i, ok = 0;
+	struct gnttab_map_grant_ref *map_ops;
+	int ret, first_err = 0;
+
+	ret = gnttab_alloc_pages(n, zobj->pages);
+	if (ret)
+		return ret;
+
+	map_ops = kvcalloc(n, sizeof(*map_ops), GFP_KERNEL);
+	if (!map_ops) {
+		ret = -ENOMEM;
+		goto err_free_pages;
+	}
+
+	for (i = 0; i < n; i++)
+		gnttab_set_map_op(&map_ops[i],
+				  xen_zcopy_page_kaddr(zobj->pages[i]),
+				  GNTMAP_host_map, zobj->grefs[i],
+				  zobj->otherend_id);
+
+	ret = gnttab_map_refs(map_ops, NULL, zobj->pages, n);
+	if (ret) {
+		/* The hypercall itself failed: nothing is mapped. */
+		drm_err(drm, "grant map hypercall failed: %d\n", ret);
+		goto err_free_ops;
+	}
+
+	/*
+	 * Keep the mapped pages at the front so that one unmap call undoes
+	 * them; the failed slots hold no mapping.
+	 */
+	for (i = 0; i < n; i++) {
+		if (map_ops[i].status == GNTST_okay) {
+			zobj->map_handles[ok] = map_ops[i].handle;
+			swap(zobj->pages[ok], zobj->pages[i]);
+			ok++;
+		} else if (!first_err) {
+			first_err = xen_zcopy_map_status_errno(map_ops[i].status);
+			xen_zcopy_bad_input(drm, "cannot map grant ref %u (page %u) of domain %u: status %d\n",
+					    zobj->grefs[i], i, zobj->otherend_id,
+					    map_ops[i].status);
+		}
+	}
+	atomic_add(ok, &xen_zcopy_stats.mapped_grants);
+
+	if (first_err) {
+		xen_zcopy_unmap_refs(zobj, ok);
+		ret = first_err;
+		goto err_free_ops;
+	}
+
+	kvfree(map_ops);
+	zobj->mapped = true;
+	return 0;
+
+err_free_ops:
+	kvfree(map_ops);
+err_free_pages:
+	gnttab_free_pages(n, zobj->pages);
+	memset(zobj->pages, 0, n * sizeof(*zobj->pages));
+	return ret;
+}
+
+void xen_zcopy_from_refs_release(struct xen_zcopy_object *zobj)
+{
+	struct xen_zcopy_device *zdev = to_xen_zcopy(zobj->base.dev);
+
+	/* Importers vunmap before they release the dma-buf. */
+	WARN_ON(zobj->vmap_count);
+
+	if (zobj->mapped) {
+		xen_zcopy_unmap_refs(zobj, zobj->num_pages);
+		gnttab_free_pages(zobj->num_pages, zobj->pages);
+		zobj->mapped = false;
+	}
+
+	/* Only now is the buffer really gone for the frontend. */
+	if (zobj->wait)
+		xen_zcopy_wait_signal(zdev, zobj->wait);
+}
+
+/*
+ * Checks the geometry with overflow-safe math. Returns the number of pages
+ * the buffer needs, or 0 if the geometry is invalid.
+ */
+static unsigned int xen_zcopy_dumb_pages(struct drm_mode_create_dumb *dumb)
+{
+	u32 pitch;
+	u64 size;
+
+	if (dumb->flags || !dumb->width || !dumb->height ||
+	    dumb->width > XEN_ZCOPY_MAX_DIM || dumb->height > XEN_ZCOPY_MAX_DIM)
+		return 0;
+
+	switch (dumb->bpp) {
+	case 8:
+	case 16:
+	case 24:
+	case 32:
+		break;
+	default:
+		return 0;
+	}
+
+	if (check_mul_overflow(dumb->width, dumb->bpp / 8, &pitch) ||
+	    check_mul_overflow((u64)pitch, (u64)dumb->height, &size))
+		return 0;
+
+	dumb->pitch = pitch;
+	return DIV_ROUND_UP_ULL(size, PAGE_SIZE);
+}
+
+int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file)
+{
+	struct drm_xen_zcopy_dumb_from_refs *req = data;
+	struct xen_zcopy_device *zdev = to_xen_zcopy(drm);
+	struct drm_mode_create_dumb *dumb = &req->dumb;
+	struct xen_zcopy_object *zobj;
+	struct xen_zcopy_wait *wait;
+	unsigned int needed;
+	u32 handle;
+	int ret;
+
+	needed = xen_zcopy_dumb_pages(dumb);
+	if (!needed) {
+		xen_zcopy_bad_input(drm, "FROM_REFS: bad geometry %ux%u bpp %u flags 0x%x\n",
+				    dumb->width, dumb->height, dumb->bpp,
+				    dumb->flags);
+		return -EINVAL;
+	}
+	if (req->num_grefs > xen_zcopy_max_pages) {
+		xen_zcopy_bad_input(drm, "FROM_REFS: %u refs, the limit is max_pages=%u\n",
+				    req->num_grefs, xen_zcopy_max_pages);
+		return -E2BIG;
+	}
+	if (req->num_grefs < needed) {
+		xen_zcopy_bad_input(drm, "FROM_REFS: %u refs for a %ux%u buffer that needs %u\n",
+				    req->num_grefs, dumb->width, dumb->height,
+				    needed);
+		return -EINVAL;
+	}
+	if (req->otherend_id >= DOMID_FIRST_RESERVED) {
+		xen_zcopy_bad_input(drm, "FROM_REFS: bad domain id %llu\n",
+				    req->otherend_id);
+		return -EINVAL;
+	}
+
+	zobj = xen_zcopy_object_create(drm, XEN_ZCOPY_FROM_REFS,
+				       req->num_grefs);
+	if (IS_ERR(zobj))
+		return PTR_ERR(zobj);
+	zobj->otherend_id = req->otherend_id;
+
+	/* The v1 ABI carries a plain pointer: take it as a user address. */
+	if (copy_from_user(zobj->grefs,
+			   u64_to_user_ptr((u64)(uintptr_t)req->grefs),
+			   array_size(req->num_grefs, sizeof(*zobj->grefs)))) {
+		xen_zcopy_bad_input(drm, "FROM_REFS: cannot read the refs\n");
+		ret = -EFAULT;
+		goto out_put;
+	}
+
+	ret = xen_zcopy_map_refs(zobj);
+	if (ret)
+		goto out_put;
+
+	wait = xen_zcopy_wait_create(zdev, file);
+	if (IS_ERR(wait)) {
+		ret = PTR_ERR(wait);
+		goto out_put;
+	}
+	zobj->wait = wait;
+
+	ret = drm_gem_handle_create(file, &zobj->base, &handle);
+	if (ret)
+		goto out_put;
+
+	dumb->handle = handle;
+	dumb->size = zobj->base.size;
+	req->wait_handle = wait->id;
+
+out_put:
+	/* On success the handle holds the object; on failure this frees it. */
+	drm_gem_object_put(&zobj->base);
+	return ret;
+}
