@@ -44,10 +44,10 @@
 struct xen_zcopy_device {
 	struct drm_device drm;
 
-	struct mutex wait_lock;
+	struct mutex wait_lock; /* protects wait_idr */
 	struct idr wait_idr;
 
-	struct mutex deferred_lock;
+	struct mutex deferred_lock; /* protects deferred */
 	struct list_head deferred;
 	struct delayed_work deferred_work;
 };
@@ -102,7 +102,7 @@ struct xen_zcopy_object {
 	struct drm_gem_object base;
 	enum xen_zcopy_kind kind;
 	unsigned int num_pages;
-	struct mutex lock;
+	struct mutex lock; /* vmap state, TO_REFS grants */
 
 	domid_t otherend_id;
 	grant_ref_t *grefs;

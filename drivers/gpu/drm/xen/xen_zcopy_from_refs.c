@@ -125,7 +125,7 @@ static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
 			ok++;
 		} else if (!first_err) {
 			first_err = xen_zcopy_map_status_errno(map_ops[i].status);
-			xen_zcopy_bad_input(drm, "cannot map grant ref %u (page %u) of domain %u: status %d\n",
+			xen_zcopy_bad_input(drm, "FROM_REFS: cannot map ref %u (page %u) of domain %u: %d\n",
 					    zobj->grefs[i], i, zobj->otherend_id,
 					    map_ops[i].status);
 		}

@@ -90,7 +90,7 @@ struct xen_zcopy_pv_umap {
 	struct mmu_interval_notifier notifier;
 	struct kref refcount;
 	struct xen_zcopy_object *zobj;
-	spinlock_t lock;
+	spinlock_t lock; /* protects mapped and handles */
 	unsigned long start;
 	unsigned int count;
 	u32 flags;

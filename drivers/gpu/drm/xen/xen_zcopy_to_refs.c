@@ -226,8 +226,8 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 		ret = xen_zcopy_dma_to_gfn(drm->dev,
 					   sg_page_iter_dma_address(&iter), &gfn);
 		if (ret) {
-			xen_zcopy_bad_input(drm, "TO_REFS: page %u of the buffer cannot be granted (%s)\n",
-					    i, ret == -EIO ? "bounced by swiotlb" : "unaligned");
+			xen_zcopy_bad_input(drm, "TO_REFS: cannot grant page %u (%s)\n", i,
+					    ret == -EIO ? "bounced by swiotlb" : "unaligned");
 			goto err_end;
 		}
 		refs[i] = gnttab_claim_grant_reference(&head);
