@@ -27,8 +27,13 @@
 #include "xen_zcopy_drv.h"
 
 /* A frontend's grant that cannot be mapped: what the backend is told. */
-static int xen_zcopy_map_status_errno(int16_t status)
+static int xen_zcopy_map_failed(struct xen_zcopy_object *zobj,
+				unsigned int page, int16_t status)
 {
+	xen_zcopy_bad_input(zobj->base.dev,
+			    "FROM_REFS: cannot map ref %u (page %u) of domain %u: %d\n",
+			    zobj->grefs[page], page, zobj->otherend_id, status);
+
 	switch (status) {
 	case GNTST_bad_domain:
 		return -ESRCH;
@@ -124,10 +129,8 @@ static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
 			swap(zobj->pages[ok], zobj->pages[i]);
 			ok++;
 		} else if (!first_err) {
-			first_err = xen_zcopy_map_status_errno(map_ops[i].status);
-			xen_zcopy_bad_input(drm, "FROM_REFS: cannot map ref %u (page %u) of domain %u: %d\n",
-					    zobj->grefs[i], i, zobj->otherend_id,
-					    map_ops[i].status);
+			first_err = xen_zcopy_map_failed(zobj, i,
+							 map_ops[i].status);
 		}
 	}
 	atomic_add(ok, &xen_zcopy_stats.mapped_grants);
