@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Xen zero-copy helper DRM driver: shared definitions.
+ *
+ * Locking. Where two locks meet, the order is:
+ *  - dma_buf->lock (dma_buf_vmap) -> xen_zcopy_object.lock (vmap state);
+ *  - xen_zcopy_device.deferred_lock -> the exporter's dma_resv (releasing
+ *    the attachment of a buffer whose grants ended late);
+ *  - mmap_lock -> xen_zcopy_pv_umap.lock (the interval notifier; a
+ *    spinlock, nothing sleeps under it).
+ * xen_zcopy_device.wait_lock nests in nothing and takes nothing.
  */
 
 #ifndef __XEN_ZCOPY_DRV_H
