@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The xen-zcopy testbed: QEMU (TCG) boots Debian's Xen 4.17 with Debian's
+# stock 6.1 kernel as a PV Dom0, loads vkms (built from linux-source-6.1),
+# vgem, gntdev, gntalloc and xen_drm_zcopy, runs the tests inside and
+# reports. Everything comes from Debian's registry by package name.
+#
+#   testbed.sh check [GLOB]   run the suite (GLOB selects bin or bin@subtest)
+#   testbed.sh demo           run tools/zcopy_demo in Dom0
+#   testbed.sh setup          install, fetch and build only
+#
+# Environment: TESTS=GLOB (same as the argument), TESTBED_TIMEOUT=seconds.
+# Caches live in build/testbed/ (git-ignored): a second run skips them.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CACHE=$TOP/build/testbed
+T0=$(date +%s%N)
+
+# Host packages: the emulator, kernel headers and source for the Dom0
+# kernel, the initramfs userland and the libraries the tests link.
+HOST_PACKAGES="qemu-system-x86 busybox-static kmod cpio xz-utils gcc make
+	libdrm-dev libxen-dev pkg-config sparse"
+
+# Modules the Dom0 needs besides ours and vkms (their dependencies follow).
+GUEST_MODULES="xen-gntdev xen-gntalloc vgem drm_kms_helper drm_shmem_helper"
+
+# Milliseconds since $1 (nanoseconds since the epoch), as seconds.
+secs_since() { local ms=$((($(date +%s%N) - $1) / 1000000)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
+log() { printf '[%6ss] %s\n' "$(secs_since "$T0")" "$*"; }
+die() { echo "testbed: error: $*" >&2; exit 2; }
+
+# Runs a step, printing its name and how long it took.
+step() {
+	local name=$1 s
+	shift
+	s=$(date +%s%N)
+	log "$name..."
+	"$@"
+	log "$name: done ($(secs_since "$s")s)"
+}
+
+apt_updated=
+apt_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "  installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if [ -z "$apt_updated" ]; then
+		apt-get update -q >"$CACHE/apt-update.log" 2>&1 || { tail "$CACHE/apt-update.log"; die "apt-get update failed"; }
+		apt_updated=1
+	fi
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >"$CACHE/apt-install.log" 2>&1 ||
+		{ tail -20 "$CACHE/apt-install.log"; die "apt-get install ${missing[*]} failed"; }
+}
+
+# The Dom0 kernel: the ABI that linux-image-amd64 points at today. Image,
+# headers and source must be the same Debian version.
+resolve_kernel() {
+	if [ -f "$CACHE/kver" ] && [ -d "/usr/src/linux-headers-$(cat "$CACHE/kver")" ]; then
+		KVER=$(cat "$CACHE/kver")
+		return
+	fi
+	if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q >"$CACHE/apt-update.log" 2>&1
+		apt_updated=1
+	fi
+	local img
+	img=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	[ -n "$img" ] || die "cannot resolve the kernel behind linux-image-amd64"
+	KVER=${img#linux-image-}
+	echo "$KVER" >"$CACHE/kver"
+}
+
+install_host() {
+	apt_install $HOST_PACKAGES "linux-headers-$KVER" linux-source-6.1
+	local v_img v_src
+	v_img=$(apt-cache show "linux-image-$KVER" | awk '/^Version:/ { print $2; exit }')
+	v_src=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+	[ "$v_img" = "$v_src" ] ||
+		echo "  note: linux-image-$KVER is $v_img, linux-source-6.1 is $v_src"
+}
+
+fetch_guest() {
+	local d=$CACHE/debs
+	mkdir -p "$d"
+	if [ ! -f "$CACHE/image/boot/vmlinuz-$KVER" ]; then
+		(cd "$d" && apt-get download -q "linux-image-$KVER" >/dev/null 2>&1) ||
+			die "apt-get download linux-image-$KVER failed"
+		rm -rf "$CACHE/image"
+		dpkg -x "$d"/linux-image-"$KVER"_*.deb "$CACHE/image"
+		depmod -b "$CACHE/image" "$KVER"
+	fi
+	if [ ! -f "$CACHE/xen.elf" ]; then
+		(cd "$d" && apt-get download -q xen-hypervisor-4.17-amd64 >/dev/null 2>&1) ||
+			die "apt-get download xen-hypervisor-4.17-amd64 failed"
+		rm -rf "$CACHE/xen"
+		dpkg -x "$d"/xen-hypervisor-4.17-amd64_*.deb "$CACHE/xen"
+		# QEMU's -kernel boots the 32-bit multiboot ELF inside the .gz.
+		zcat "$CACHE"/xen/boot/xen-4.17-amd64.gz >"$CACHE/xen.elf"
+	fi
+}
+
+build_vkms() {
+	local src=$CACHE/vkms
+	[ -f "$src/vkms.ko" ] && return 0
+	rm -rf "$src" "$CACHE/vkms-tree"
+	mkdir -p "$CACHE/vkms-tree"
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$CACHE/vkms-tree" \
+		linux-source-6.1/drivers/gpu/drm/vkms
+	mv "$CACHE/vkms-tree/linux-source-6.1/drivers/gpu/drm/vkms" "$src"
+	rm -rf "$CACHE/vkms-tree"
+	make -C "/usr/src/linux-headers-$KVER" M="$src" CONFIG_DRM_VKMS=m modules \
+		>"$CACHE/vkms-build.log" 2>&1 || { tail -20 "$CACHE/vkms-build.log"; die "vkms build failed"; }
+}
+
+build_project() {
+	make -C "$TOP" module KDIR="/usr/src/linux-headers-$KVER" >"$CACHE/build.log" 2>&1 ||
+		{ tail -30 "$CACHE/build.log"; die "xen_drm_zcopy.ko does not build"; }
+	make -C "$TOP" tests tools >>"$CACHE/build.log" 2>&1 ||
+		{ tail -30 "$CACHE/build.log"; die "tests or tools do not build"; }
+}
+
+# Copies a module and everything it depends on into the guest root.
+copy_module_closure() {
+	local root=$1 mod=$2 line f
+	line=$(grep -E "/$mod\.ko(\.xz)?:" "$CACHE/image/lib/modules/$KVER/modules.dep") ||
+		die "module $mod not in the Dom0 kernel"
+	for f in ${line/:/}; do
+		mkdir -p "$root/lib/modules/$KVER/$(dirname "$f")"
+		cp "$CACHE/image/lib/modules/$KVER/$f" "$root/lib/modules/$KVER/$f"
+	done
+}
+
+# Copies binaries and the shared libraries they load.
+copy_binaries() {
+	local root=$1 dest=$2 b lib
+	shift 2
+	mkdir -p "$root$dest"
+	for b in "$@"; do
+		cp "$b" "$root$dest/"
+		for lib in $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*'); do
+			[ -e "$root$lib" ] && continue
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	done
+}
+
+make_initramfs() {
+	local root=$CACHE/root m
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,etc,lib/modules/"$KVER"/extra}
+	cp /bin/busybox "$root/bin/busybox"
+	"$root/bin/busybox" --list | while read -r m; do
+		[ -e "$root/bin/$m" ] || ln -s busybox "$root/bin/$m"
+	done
+
+	for m in $GUEST_MODULES; do
+		copy_module_closure "$root" "$m"
+	done
+	cp "$CACHE/vkms/vkms.ko" "$TOP/drivers/gpu/drm/xen/xen_drm_zcopy.ko" \
+		"$root/lib/modules/$KVER/extra/"
+	cp "$CACHE"/image/lib/modules/"$KVER"/modules.{order,builtin,builtin.modinfo} \
+		"$root/lib/modules/$KVER/"
+	depmod -b "$root" "$KVER"
+
+	local tests=() tools=()
+	[ -d "$TOP/build/igt-tests/tests" ] && tests=("$TOP"/build/igt-tests/tests/*)
+	[ -d "$TOP/build/tools" ] && tools=("$TOP"/build/tools/*)
+	[ ${#tests[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/tests "${tests[@]}"
+	[ -x "$TOP/build/igt-tests/zc_runner" ] &&
+		copy_binaries "$root" /opt/zcopy/bin "$TOP/build/igt-tests/zc_runner"
+	[ ${#tools[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/bin "${tools[@]}"
+
+	install -m 0755 "$TOP/tools/testbed/dom0-init.sh" "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$CACHE/initrd.gz"
+}
+
+# Boots Xen + Dom0 with the given extra kernel arguments; the console
+# goes to $CACHE/console.log.
+boot_xen() {
+	local args=$1 tmo=${TESTBED_TIMEOUT:-1500} rc=0
+	timeout "$tmo" qemu-system-x86_64 -cpu qemu64,+rdrand -m 1024 -smp 2 \
+		-nographic -no-reboot -monitor none \
+		-kernel "$CACHE/xen.elf" \
+		-append "dom0_mem=512M console=com1 com1=115200,8n1 noreboot" \
+		-initrd "$CACHE/image/boot/vmlinuz-$KVER console=hvc0 panic=-1 quiet $args,$CACHE/initrd.gz" \
+		</dev/null >"$CACHE/console.log" 2>&1 || rc=$?
+	[ $rc -eq 124 ] && echo "  QEMU timed out after ${tmo}s"
+	return 0
+}
+
+# The same kernel without Xen: the module must refuse to load.
+boot_bare() {
+	timeout 300 qemu-system-x86_64 -cpu qemu64 -m 512 -smp 1 -nographic \
+		-no-reboot -monitor none \
+		-kernel "$CACHE/image/boot/vmlinuz-$KVER" -initrd "$CACHE/initrd.gz" \
+		-append "console=ttyS0 panic=-1 quiet zc.mode=bare" \
+		</dev/null >"$CACHE/console-bare.log" 2>&1 || true
+}
+
+# Prints the lines between two console markers (CRs and NULs removed).
+between() {
+	tr -d '\r\000' <"$1" | sed -n "/@@ZC $2\$/,/@@ZC $3/p" | sed '1d;$d'
+}
+
+BAD_DMESG='Oops|BUG:|WARNING:|Call Trace|KASAN|list_del corruption|general protection|Kernel panic|kernel BUG'
+
+HOST_PASSED=0
+HOST_FAILED=0
+host_result() {
+	if [ "$2" = ok ]; then
+		HOST_PASSED=$((HOST_PASSED + 1))
+		echo "[PASS] testbed@$1"
+	else
+		HOST_FAILED=$((HOST_FAILED + 1))
+		echo "[FAIL] testbed@$1"
+	fi
+}
+
+show_console_tail() {
+	echo "---- last lines of $1 ----"
+	tr -d '\r' <"$1" | tail -60
+	echo "----"
+}
+
+# Reads the run's output back: the runner's lines, its summary, dmesg.
+report_check() {
+	local con=$CACHE/console.log out passed=0 failed=0 skipped=0 summary
+	if ! tr -d '\r\000' <"$con" | grep -q '@@ZC END-RUN'; then
+		show_console_tail "$con"
+		host_result vm-booted fail
+	else
+		host_result vm-booted ok
+	fi
+
+	out=$(between "$con" BEGIN-RUN END-RUN)
+	[ -n "$out" ] && echo "$out"
+	summary=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1 || true)
+	if [ -n "$summary" ]; then
+		passed=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
+		failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+		skipped=$(echo "$summary" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+		skipped=${skipped:-0}
+	else
+		echo "testbed: the runner printed no summary line"
+		failed=$((failed + 1))
+	fi
+
+	between "$con" BEGIN-DMESG END-DMESG >"$CACHE/dmesg.log"
+	if [ ! -s "$CACHE/dmesg.log" ]; then
+		host_result dmesg-clean fail
+	elif grep -nE "$BAD_DMESG" "$CACHE/dmesg.log" >"$CACHE/dmesg-bad.log"; then
+		echo "testbed: kernel trouble in dmesg (build/testbed/dmesg.log):"
+		head -40 "$CACHE/dmesg-bad.log"
+		host_result dmesg-clean fail
+	else
+		host_result dmesg-clean ok
+	fi
+
+	if tr -d '\r' <"$CACHE/console-bare.log" | grep -q '@@ZC BARE modprobe-rc=[1-9]' &&
+	   tr -d '\r' <"$CACHE/console-bare.log" | grep -q 'xen_drm_zcopy: not running on Xen'; then
+		host_result refuses-without-xen ok
+	else
+		show_console_tail "$CACHE/console-bare.log"
+		host_result refuses-without-xen fail
+	fi
+
+	passed=$((passed + HOST_PASSED))
+	failed=$((failed + HOST_FAILED))
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+}
+
+prepare() {
+	mkdir -p "$CACHE"
+	step "resolving the Dom0 kernel" resolve_kernel
+	log "Dom0 kernel $KVER"
+	step "installing host packages" install_host
+	step "fetching Xen and the Dom0 kernel" fetch_guest
+	step "building vkms from linux-source-6.1" build_vkms
+	step "building xen_drm_zcopy.ko, tests and tools" build_project
+	step "packing the Dom0 initramfs" make_initramfs
+}
+
+cmd=${1:-check}
+case $cmd in
+setup)
+	prepare
+	;;
+check)
+	glob=${2:-${TESTS:-}}
+	prepare
+	step "booting the kernel without Xen (module must refuse)" boot_bare
+	step "booting Xen + Dom0 and running the tests" boot_xen "zc.mode=check${glob:+ zc.tests=$glob}"
+	report_check
+	;;
+demo)
+	prepare
+	step "booting Xen + Dom0 and running the demo" boot_xen "zc.mode=demo"
+	out=$(between "$CACHE/console.log" BEGIN-RUN END-RUN)
+	if [ -z "$out" ]; then
+		show_console_tail "$CACHE/console.log"
+		die "the demo did not run"
+	fi
+	echo "$out"
+	rc=$(tr -d '\r' <"$CACHE/console.log" | sed -n 's/.*@@ZC END-RUN rc=//p')
+	exit "${rc:-1}"
+	;;
+*)
+	sed -n 's/^#   //p' "$0"
+	exit 2
+	;;
+esac
