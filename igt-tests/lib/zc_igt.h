@@ -19,9 +19,11 @@
 #ifndef ZC_IGT_H
 #define ZC_IGT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 struct zc_subtest {
 	const char *name;		/* [A-Za-z0-9_-] only */

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IGT test protocol for the xen-zcopy test binaries (see zc_igt.h and
+ * shared/IGT-PROTOCOL.md): subtest listing and selection, result lines,
+ * exit codes and the dmesg marker igt_runner attributes warnings with.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zc_igt.h"
+
+/* A subtest that runs longer is killed and reported as TIMEOUT. */
+#define ZC_SUBTEST_TIMEOUT_S	150
+
+/* Exit code of a child whose subtest was skipped. */
+#define ZC_CHILD_SKIP		77
+
+static const char *zc_prog;
+static const char *zc_current;
+
+struct zc_fixture {
+	void (*fn)(void *);
+	void *data;
+};
+
+static struct zc_fixture zc_fixtures[64];
+static int zc_nr_fixtures;
+
+void zc_at_exit(void (*fn)(void *), void *data)
+{
+	if (zc_nr_fixtures == (int)(sizeof(zc_fixtures) / sizeof(zc_fixtures[0]))) {
+		fprintf(stderr, "zc_at_exit: too many fixtures\n");
+		abort();
+	}
+	zc_fixtures[zc_nr_fixtures].fn = fn;
+	zc_fixtures[zc_nr_fixtures].data = data;
+	zc_nr_fixtures++;
+}
+
+static void zc_run_fixtures(void)
+{
+	while (zc_nr_fixtures > 0) {
+		zc_nr_fixtures--;
+		zc_fixtures[zc_nr_fixtures].fn(zc_fixtures[zc_nr_fixtures].data);
+	}
+}
+
+void zc_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "(%s:%s) ", zc_prog, zc_current ? zc_current : "-");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void __zc_fail(const char *file, int line, const char *func,
+	       const char *expr, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fprintf(stderr, "(%s:%s) %s:%d %s(): Failed assertion: %s\n", zc_prog,
+		zc_current ? zc_current : "-", file, line, func, expr);
+	if (fmt) {
+		fprintf(stderr, "  ");
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "\n");
+	}
+	if (err)
+		fprintf(stderr, "  errno: %d (%s)\n", err, strerror(err));
+	fflush(stderr);
+	zc_run_fixtures();
+	_exit(ZC_EXIT_FAILURE);
+}
+
+void __zc_skip(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "(%s:%s) %s:%d: Skipping: ", zc_prog,
+		zc_current ? zc_current : "-", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	fflush(stderr);
+	zc_run_fixtures();
+	_exit(ZC_CHILD_SKIP);
+}
+
+static double zc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* igt_runner attributes kernel messages to the subtest named here. */
+static void zc_kmsg_marker(const char *name)
+{
+	char buf[256];
+	int fd, len;
+
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	len = snprintf(buf, sizeof(buf), "[IGT] %s: starting subtest %s\n",
+		       zc_prog, name);
+	/* Not root: igt_runner then just cannot attribute warnings. */
+	if (write(fd, buf, len) < 0)
+		fprintf(stderr, "%s: cannot write the kmsg marker\n", zc_prog);
+	close(fd);
+}
+
+/* Runs one subtest in a child; returns SUCCESS, FAIL, SKIP, ... */
+static const char *zc_run_one(const struct zc_subtest *t)
+{
+	double start = zc_now();
+	const char *verdict;
+	int status;
+	pid_t pid;
+
+	printf("Starting subtest: %s\n", t->name);
+	fflush(stdout);
+	zc_kmsg_marker(t->name);
+
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		verdict = "FAIL";
+		goto out;
+	}
+	if (pid == 0) {
+		zc_current = t->name;
+		alarm(ZC_SUBTEST_TIMEOUT_S);
+		t->func();
+		zc_run_fixtures();
+		fflush(NULL);
+		_exit(0);
+	}
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status)) {
+		switch (WEXITSTATUS(status)) {
+		case 0:
+			verdict = "SUCCESS";
+			break;
+		case ZC_CHILD_SKIP:
+			verdict = "SKIP";
+			break;
+		default:
+			verdict = "FAIL";
+			break;
+		}
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+		fprintf(stderr, "(%s:%s) timed out after %d s\n", zc_prog,
+			t->name, ZC_SUBTEST_TIMEOUT_S);
+		verdict = "TIMEOUT";
+	} else {
+		fprintf(stderr, "(%s:%s) killed by signal %d (%s)\n", zc_prog,
+			t->name, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		verdict = "CRASH";
+	}
+out:
+	printf("Subtest %s: %s (%.3fs)\n", t->name, verdict, zc_now() - start);
+	fflush(stdout);
+	return verdict;
+}
+
+/* NAME may be a glob or a comma-separated list of globs. */
+static int zc_selected(const char *filter, const char *name)
+{
+	char *copy, *tok, *save = NULL;
+	int hit = 0;
+
+	if (!filter)
+		return 1;
+	copy = strdup(filter);
+	for (tok = strtok_r(copy, ",", &save); tok && !hit;
+	     tok = strtok_r(NULL, ",", &save))
+		hit = !fnmatch(tok, name, 0);
+	free(copy);
+	return hit;
+}
+
+int zc_main(int argc, char **argv, const struct zc_subtest *subtests)
+{
+	const struct zc_subtest *t;
+	const char *filter = NULL;
+	int ran = 0, failed = 0, skipped = 0, i;
+
+	zc_prog = basename(argv[0]);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--list-subtests")) {
+			for (t = subtests; t->name; t++)
+				printf("%s\n", t->name);
+			return ZC_EXIT_SUCCESS;
+		} else if (!strcmp(argv[i], "--run-subtest") && i + 1 < argc) {
+			filter = argv[++i];
+		} else if (!strncmp(argv[i], "--run-subtest=", 14)) {
+			filter = argv[i] + 14;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("Usage: %s [--list-subtests] [--run-subtest NAME[,NAME...]]\n",
+			       zc_prog);
+			return ZC_EXIT_SUCCESS;
+		} else {
+			/* igt_runner passes options we do not need (--debug ...). */
+			fprintf(stderr, "%s: ignoring option %s\n", zc_prog, argv[i]);
+		}
+	}
+
+	printf("IGT-Version: 2.2-xen-zcopy (x86_64) (Linux)\n");
+
+	for (t = subtests; t->name; t++) {
+		const char *verdict;
+
+		if (!zc_selected(filter, t->name))
+			continue;
+		verdict = zc_run_one(t);
+		ran++;
+		if (!strcmp(verdict, "SKIP"))
+			skipped++;
+		else if (strcmp(verdict, "SUCCESS"))
+			failed++;
+	}
+
+	if (!ran) {
+		fprintf(stderr, "%s: no subtest matches '%s'\n", zc_prog,
+			filter ? filter : "");
+		return ZC_EXIT_INVALID;
+	}
+	if (failed)
+		return ZC_EXIT_FAILURE;
+	if (skipped == ran)
+		return ZC_EXIT_SKIP;
+	return ZC_EXIT_SUCCESS;
+}
