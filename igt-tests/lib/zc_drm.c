@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,11 +263,18 @@ static int zc_crc_read(struct zc_kms *k, int ms, uint32_t *crc)
 	return 0;
 }
 
+/*
+ * vkms composes in a worker; when a composition takes longer than a vblank
+ * (always, under TCG) it reports the same CRC for every frame it covered,
+ * all at once. So equal entries prove nothing unless they come from
+ * different compositions: count a value only when it arrives in a new
+ * burst, that is after read() found nothing and poll() had to wait.
+ */
 int zc_crc_current(struct zc_kms *k, uint32_t *crc)
 {
 	const int stable = 3;
 	uint32_t c, last = 0;
-	int same = 0, reads, ret;
+	int bursts = 0, reads, ret;
 
 	if (k->crc_fd < 0)
 		return -EINVAL;
@@ -274,13 +282,25 @@ int zc_crc_current(struct zc_kms *k, uint32_t *crc)
 	while (zc_crc_read(k, 0, &c) == 0)
 		;
 
-	for (reads = 0; reads < 400; reads++) {
-		ret = zc_crc_read(k, 2000, &c);
+	for (reads = 0; reads < 2000; reads++) {
+		bool new_burst = false;
+
+		ret = zc_crc_read(k, 0, &c);
+		if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
+			ret = zc_crc_read(k, 2000, &c);
+			new_burst = true;
+		}
 		if (ret)
 			return ret;
-		same = reads && c == last ? same + 1 : 1;
-		last = c;
-		if (same >= stable) {
+		if (c != last || !bursts) {
+			/* A composition may still show the old content. */
+			last = c;
+			bursts = 0;
+			if (new_burst)
+				bursts = 1;
+			continue;
+		}
+		if (new_burst && ++bursts >= stable) {
 			*crc = c;
 			return 0;
 		}
