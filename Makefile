@@ -15,7 +15,7 @@ DRV := $(TOP)/drivers/gpu/drm/xen
 # The kernel to build against: the running kernel's build tree when it has
 # one, else the newest Debian 6.1 amd64 headers (what the testbed installs).
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-		    $(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64))))
+		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
 .PHONY: all module tests tools check demo lint install clean help
 
