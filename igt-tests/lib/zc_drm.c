@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <drm_fourcc.h>
+#include <linux/dma-buf.h>
 
 #include "zc_drm.h"
 
@@ -105,6 +106,45 @@ int zc_prime_import(int fd, int dmabuf, uint32_t *handle)
 	return drmPrimeFDToHandle(fd, dmabuf, handle) ? -errno : 0;
 }
 
+void *zc_dmabuf_map(int dmabuf, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int zc_dmabuf_sync(int dmabuf, int start)
+{
+	struct dma_buf_sync s = {
+		.flags = DMA_BUF_SYNC_RW |
+			 (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END),
+	};
+
+	return drmIoctl(dmabuf, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
+}
+
+static uint32_t zc_pattern_px(uint32_t x, uint32_t y, uint32_t seed)
+{
+	return ((x * 2654435761u) ^ (y * 40503u) ^ (seed * 2246822519u)) &
+	       0x00ffffff;
+}
+
+long zc_check_pattern(const void *px, uint32_t w, uint32_t h, uint32_t pitch,
+		      uint32_t seed)
+{
+	uint32_t x, y;
+
+	for (y = 0; y < h; y++) {
+		const uint32_t *row =
+			(const uint32_t *)((const uint8_t *)px + (size_t)y * pitch);
+
+		for (x = 0; x < w; x++)
+			if (row[x] != zc_pattern_px(x, y, seed))
+				return (long)y * pitch + x * 4;
+	}
+	return -1;
+}
+
 void zc_fill_pattern(void *px, uint32_t w, uint32_t h, uint32_t pitch,
 		     uint32_t seed)
 {
@@ -114,8 +154,7 @@ void zc_fill_pattern(void *px, uint32_t w, uint32_t h, uint32_t pitch,
 		uint32_t *row = (uint32_t *)((uint8_t *)px + (size_t)y * pitch);
 
 		for (x = 0; x < w; x++)
-			row[x] = ((x * 2654435761u) ^ (y * 40503u) ^
-				  (seed * 2246822519u)) & 0x00ffffff;
+			row[x] = zc_pattern_px(x, y, seed);
 	}
 }
 

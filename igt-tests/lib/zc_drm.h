@@ -33,6 +33,18 @@ int zc_gem_close(int fd, uint32_t handle);
 int zc_prime_export(int fd, uint32_t handle, int *dmabuf);
 int zc_prime_import(int fd, int dmabuf, uint32_t *handle);
 
+/* mmap of a dma-buf fd itself (offset 0, shared, read-write); NULL on failure. */
+void *zc_dmabuf_map(int dmabuf, size_t size);
+/* DMA_BUF_IOCTL_SYNC around CPU access: @start 1 begins, 0 ends. 0 or -errno. */
+int zc_dmabuf_sync(int dmabuf, int start);
+
+/*
+ * Offset of the first byte that differs from zc_fill_pattern(@seed) in a
+ * WxH XRGB8888 frame of @pitch, or -1 if the whole frame matches.
+ */
+long zc_check_pattern(const void *px, uint32_t w, uint32_t h, uint32_t pitch,
+		      uint32_t seed);
+
 /* XRGB8888 pattern that depends on @seed everywhere in the frame. */
 void zc_fill_pattern(void *px, uint32_t w, uint32_t h, uint32_t pitch,
 		     uint32_t seed);

@@ -92,8 +92,10 @@ static int xen_zcopy_probe(struct platform_device *pdev)
 	/*
 	 * TO_REFS turns the DMA addresses of an imported buffer into frame
 	 * numbers: the whole address space must be reachable without
-	 * bouncing.
+	 * bouncing. On x86 PV the addresses are pseudo-physical ones of our
+	 * own DMA ops (see xen_zcopy_pv_map.c).
 	 */
+	xen_zcopy_pv_set_dma_ops(&pdev->dev);
 	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
 	if (ret)
 		return ret;

@@ -189,5 +189,7 @@ struct xen_zcopy_pv_kmap *xen_zcopy_pv_kmap(struct xen_zcopy_object *zobj,
 void xen_zcopy_pv_kunmap(struct xen_zcopy_pv_kmap *kmap);
 int xen_zcopy_pv_mmap(struct xen_zcopy_object *zobj,
 		      struct vm_area_struct *vma, unsigned long first);
+void xen_zcopy_pv_set_dma_ops(struct device *dev);
+int xen_zcopy_pv_dma_to_gfn(dma_addr_t addr, unsigned long *gfn);
 
 #endif /* __XEN_ZCOPY_DRV_H */

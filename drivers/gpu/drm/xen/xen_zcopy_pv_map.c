@@ -28,8 +28,18 @@
  *
  * Auto-translated guests (arm64, x86 PVH/HVM) map the ballooned pages the
  * usual way: their page tables name guest frames, not machine frames.
+ *
+ * DMA addresses of this device: swiotlb-xen, the DMA ops of a PV domain,
+ * treats every segment like one transfer of real hardware and bounces a
+ * segment that is contiguous in pseudo-physical memory but not in machine
+ * memory, as a domain's memory is after ballooning. This device never does
+ * DMA: it only turns the addresses of an imported buffer into frames to
+ * grant, page by page. So it gets DMA ops of its own whose addresses are
+ * pseudo-physical addresses, which never bounce, and the frames come from
+ * the p2m, one page at a time.
  */
 
+#include <linux/dma-map-ops.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/slab.h>
@@ -404,7 +414,68 @@ err_free:
 	return ret;
 }
 
+static dma_addr_t xen_zcopy_pv_dma_map_page(struct device *dev,
+					    struct page *page,
+					    unsigned long offset, size_t size,
+					    enum dma_data_direction dir,
+					    unsigned long attrs)
+{
+	return page_to_phys(page) + offset;
+}
+
+static int xen_zcopy_pv_dma_map_sg(struct device *dev, struct scatterlist *sgl,
+				   int nents, enum dma_data_direction dir,
+				   unsigned long attrs)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sg(sgl, sg, nents, i) {
+		sg->dma_address = sg_phys(sg);
+		sg_dma_len(sg) = sg->length;
+	}
+	return nents;
+}
+
+/* Nothing to unmap or sync: no bounce buffers, and x86 is coherent. */
+static const struct dma_map_ops xen_zcopy_pv_dma_ops = {
+	.map_page = xen_zcopy_pv_dma_map_page,
+	.map_sg = xen_zcopy_pv_dma_map_sg,
+};
+
+void xen_zcopy_pv_set_dma_ops(struct device *dev)
+{
+	if (xen_zcopy_needs_pv_maps())
+		set_dma_ops(dev, &xen_zcopy_pv_dma_ops);
+}
+
+int xen_zcopy_pv_dma_to_gfn(dma_addr_t addr, unsigned long *gfn)
+{
+	unsigned long pfn = PHYS_PFN(addr), mfn;
+
+	if (!pfn_valid(pfn))
+		return -EINVAL;
+
+	/* Only our own RAM can be granted: not MMIO, not a foreign frame. */
+	mfn = __pfn_to_mfn(pfn);
+	if (mfn == INVALID_P2M_ENTRY ||
+	    (mfn & (FOREIGN_FRAME_BIT | IDENTITY_FRAME_BIT)))
+		return -EINVAL;
+
+	*gfn = mfn;
+	return 0;
+}
+
 #else /* !CONFIG_XEN_PV */
+
+void xen_zcopy_pv_set_dma_ops(struct device *dev)
+{
+}
+
+int xen_zcopy_pv_dma_to_gfn(dma_addr_t addr, unsigned long *gfn)
+{
+	return -EOPNOTSUPP;
+}
 
 struct xen_zcopy_pv_kmap *xen_zcopy_pv_kmap(struct xen_zcopy_object *zobj,
 					    void **vaddr)

@@ -5,9 +5,12 @@
  *
  * The frames are taken from the DMA addresses of the exporter's table as
  * mapped for this device, never from sg_page(): an exporter may hand out
- * tables whose pages are not ours to look at. This device has no IOMMU, so
- * a DMA address is the bus address Xen knows the frame by (the machine
- * address on x86 PV, the guest physical address when auto-translated).
+ * tables whose pages are not ours to look at. This device has no IOMMU:
+ * when auto-translated a DMA address is the guest physical address Xen
+ * knows the frame by; on x86 PV the device has DMA ops of its own whose
+ * addresses are pseudo-physical, and the p2m gives each page's machine
+ * frame (swiotlb-xen would bounce multi-page segments that are not
+ * machine-contiguous, see xen_zcopy_pv_map.c).
  *
  * The grants end when the object is freed. If the frontend still maps a
  * page then, ending its grant fails; the attachment (and so the exporter's
@@ -178,24 +181,39 @@ static void xen_zcopy_revoke_unpublished(grant_ref_t *refs, unsigned int n)
 		gnttab_end_foreign_access(refs[n], NULL);
 }
 
-static int xen_zcopy_dma_to_gfn(struct device *dev, dma_addr_t addr,
-				unsigned long *gfn)
+/*
+ * The frame of the page at DMA address @addr of this device. On x86 PV our
+ * own DMA ops give pseudo-physical addresses and the p2m gives the frame;
+ * auto-translated domains see bus addresses of the frames themselves.
+ */
+static int xen_zcopy_dma_to_gfn(struct drm_device *drm, unsigned int page,
+				dma_addr_t addr, unsigned long *gfn)
 {
-	unsigned long bfn = XEN_PFN_DOWN(dma_to_phys(dev, addr));
+	unsigned long bfn;
 
-	if (!PAGE_ALIGNED(addr))
+	if (!PAGE_ALIGNED(addr)) {
+		xen_zcopy_bad_input(drm, "TO_REFS: cannot grant page %u: unaligned\n",
+				    page);
 		return -EINVAL;
+	}
 
-#ifdef CONFIG_XEN_PV
-	/*
-	 * swiotlb-xen bounces a segment that is not contiguous in machine
-	 * memory; granting the bounce buffer would hide the real pages.
-	 */
-	if (xen_pv_domain() &&
-	    is_swiotlb_buffer(dev, PFN_PHYS(bfn_to_local_pfn(bfn))))
+	if (xen_zcopy_needs_pv_maps()) {
+		if (xen_zcopy_pv_dma_to_gfn(addr, gfn)) {
+			xen_zcopy_bad_input(drm,
+					    "TO_REFS: cannot grant page %u: not RAM of this domain\n",
+					    page);
+			return -EINVAL;
+		}
+		return 0;
+	}
+
+	bfn = XEN_PFN_DOWN(dma_to_phys(drm->dev, addr));
+	/* Granting a bounce buffer would hide the real page. */
+	if (is_swiotlb_buffer(drm->dev, dma_to_phys(drm->dev, addr))) {
+		xen_zcopy_bad_input(drm, "TO_REFS: cannot grant page %u: bounced by swiotlb\n",
+				    page);
 		return -EIO;
-#endif
-
+	}
 	*gfn = bfn;
 	return 0;
 }
@@ -223,13 +241,10 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 	for_each_sgtable_dma_page(zobj->sgt, &iter, 0) {
 		if (i == n)
 			break;
-		ret = xen_zcopy_dma_to_gfn(drm->dev,
-					   sg_page_iter_dma_address(&iter), &gfn);
-		if (ret) {
-			xen_zcopy_bad_input(drm, "TO_REFS: cannot grant page %u (%s)\n", i,
-					    ret == -EIO ? "bounced by swiotlb" : "unaligned");
+		ret = xen_zcopy_dma_to_gfn(drm, i, sg_page_iter_dma_address(&iter),
+					   &gfn);
+		if (ret)
 			goto err_end;
-		}
 		refs[i] = gnttab_claim_grant_reference(&head);
 		gnttab_grant_foreign_access_ref(refs[i], domid, gfn, 0);
 		i++;

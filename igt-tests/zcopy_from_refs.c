@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DUMB_FROM_REFS, the frontend-to-display path: pages a "frontend" granted
+ * (gntalloc, domid 0) become a dumb buffer of xen_drm_zcopy, which is
+ * exported with PRIME and scanned out by vkms, imported by vgem and mapped
+ * by the CPU, all without a copy.
+ */
+
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "zc_drm.h"
+#include "zc_gnt.h"
+#include "zc_igt.h"
+#include "zc_xen.h"
+
+#define W	1024
+#define H	768
+#define PITCH	(W * 4)
+#define PAGE	4096
+#define PAGES	((PITCH * H + PAGE - 1) / PAGE)
+
+#define SEED_A	1
+#define SEED_B	2
+
+/* The granted pages, the driver's buffer on them and its dma-buf. */
+struct zc_buf {
+	struct zc_gntalloc ga;
+	int fd;
+	struct drm_xen_zcopy_dumb_from_refs req;
+	int dmabuf;
+};
+
+static struct zc_stats base;
+
+/* x86 PV: CPU maps of the buffer are grant maps the driver counts. */
+static int is_pv(void)
+{
+	char type[16] = "";
+	FILE *f = fopen("/sys/hypervisor/guest_type", "r");
+
+	if (f) {
+		if (!fgets(type, sizeof(type), f))
+			type[0] = '\0';
+		fclose(f);
+	}
+	return !strncmp(type, "PV", 2) && type[2] != 'H';
+}
+
+/* Every subtest leaves the driver as it found it: see finish(). */
+static void start(void)
+{
+	zc_require(zc_stats_read(&base) == 0);
+}
+
+static void finish(void)
+{
+	zc_assert_f(zc_stats_wait_baseline(&base, 3000) == 0,
+		    "driver counters not back to baseline after closing all");
+}
+
+static void buf_put(struct zc_buf *b)
+{
+	if (b->dmabuf >= 0)
+		close(b->dmabuf);
+	if (b->fd >= 0)
+		close(b->fd);
+	zc_gntalloc_free(&b->ga);
+	b->dmabuf = -1;
+	b->fd = -1;
+}
+
+static void buf_cleanup(void *data)
+{
+	buf_put(data);
+}
+
+/* @pages granted pages holding pattern @seed, a WxH buffer on them. */
+static void buf_get(struct zc_buf *b, uint32_t pages, uint32_t seed)
+{
+	b->fd = -1;
+	b->dmabuf = -1;
+	b->ga.fd = -1;
+	zc_at_exit(buf_cleanup, b);
+
+	zc_assert_ok(zc_gntalloc_alloc(&b->ga, 0, pages, true));
+	zc_fill_pattern(b->ga.map, W, H, PITCH, seed);
+
+	b->fd = zc_xen_open();
+	zc_assert(b->fd >= 0);
+	zc_assert_ok(zc_from_refs(b->fd, b->ga.refs, pages, 0, W, H, 32,
+				  &b->req));
+	zc_assert_ok(zc_prime_export(b->fd, b->req.dumb.handle, &b->dmabuf));
+}
+
+static struct zc_kms kms;
+
+static void kms_cleanup(void *data)
+{
+	zc_kms_fini(data);
+}
+
+static void kms_get(void)
+{
+	int ret = zc_kms_init(&kms, W, H);
+
+	zc_require(ret != -ENODEV);
+	zc_assert_ok(ret);
+	zc_at_exit(kms_cleanup, &kms);
+}
+
+/* A native vkms dumb buffer to compare CRCs with. */
+static uint32_t *native_get(struct zc_dumb *d)
+{
+	uint32_t *px;
+
+	zc_assert_ok(zc_dumb_create(kms.fd, W, H, 32, d));
+	px = zc_dumb_map(kms.fd, d->handle, d->size);
+	zc_assert(px);
+	return px;
+}
+
+/* The CRC of the native buffer showing pattern @seed. */
+static uint32_t native_crc(struct zc_dumb *d, uint32_t *px, uint32_t seed)
+{
+	uint32_t crc;
+
+	zc_fill_pattern(px, W, H, d->pitch, seed);
+	zc_assert_ok(zc_kms_show(&kms, d->handle, d->pitch));
+	zc_assert_ok(zc_crc_current(&kms, &crc));
+	return crc;
+}
+
+/* Our buffer imported by vkms and scanned out. */
+static void show_ours(struct zc_buf *b)
+{
+	uint32_t handle;
+
+	zc_assert_ok(zc_prime_import(kms.fd, b->dmabuf, &handle));
+	zc_assert_ok(zc_kms_show(&kms, handle, b->req.dumb.pitch));
+	/* The framebuffer holds the object; the handle is not needed. */
+	zc_assert_ok(zc_gem_close(kms.fd, handle));
+}
+
+static void test_vkms_crc_match(void)
+{
+	uint32_t crc_a, crc_b, crc, *px;
+	struct zc_dumb nd;
+	struct zc_buf b;
+
+	start();
+	kms_get();
+	px = native_get(&nd);
+	zc_assert_eq(nd.pitch, PITCH);
+	crc_a = native_crc(&nd, px, SEED_A);
+	crc_b = native_crc(&nd, px, SEED_B);
+	zc_assert_neq(crc_a, crc_b);
+
+	buf_get(&b, PAGES, SEED_A);
+	show_ours(&b);
+	zc_assert_ok(zc_crc_current(&kms, &crc));
+	zc_info("native A 0x%08x, B 0x%08x, zero-copy 0x%08x\n", crc_a, crc_b,
+		crc);
+	zc_assert_eq(crc, crc_a);
+	zc_assert_neq(crc, crc_b);
+
+	/* vkms holds a vmap of our buffer while it scans it out. */
+	zc_assert_eq(zc_stat("pv_vmap_grants"),
+		     base.v[6] + (is_pv() ? PAGES : 0));
+	zc_kms_fini(&kms);
+	buf_put(&b);
+	finish();
+}
+
+static void test_vkms_crc_live(void)
+{
+	uint32_t crc_a, crc_b, crc, *px;
+	struct zc_dumb nd;
+	struct zc_buf b;
+
+	start();
+	kms_get();
+	px = native_get(&nd);
+	crc_a = native_crc(&nd, px, SEED_A);
+	crc_b = native_crc(&nd, px, SEED_B);
+	zc_assert_neq(crc_a, crc_b);
+
+	buf_get(&b, PAGES, SEED_A);
+	show_ours(&b);
+	zc_assert_ok(zc_crc_current(&kms, &crc));
+	zc_assert_eq(crc, crc_a);
+
+	/* The frontend draws into its granted pages: no flip, no copy. */
+	zc_fill_pattern(b.ga.map, W, H, PITCH, SEED_B);
+	zc_assert_ok(zc_crc_current(&kms, &crc));
+	zc_assert_eq(crc, crc_b);
+
+	/* And back, to rule out a one-off refresh. */
+	zc_fill_pattern(b.ga.map, W, H, PITCH, SEED_A);
+	zc_assert_ok(zc_crc_current(&kms, &crc));
+	zc_assert_eq(crc, crc_a);
+
+	zc_kms_fini(&kms);
+	buf_put(&b);
+	finish();
+}
+
+/*
+ * vgem as a second importer. The 6.1 DRM core refuses MODE_MAP_DUMB for an
+ * imported object (drm_gem_dumb_map_offset), so vgem's CPU view of it is
+ * the dma-buf vgem hands back when it re-exports the import: ours, through
+ * our dma-buf mmap. The import alone must keep the buffer alive.
+ */
+static void test_vgem_import_mmap(void)
+{
+	uint32_t vh, vh2;
+	long off, mapped;
+	struct zc_buf b;
+	int vgem, fd2, ret;
+	uint8_t *p;
+	void *vp;
+
+	start();
+	vgem = zc_drm_open_driver("vgem", NULL);
+	zc_require(vgem >= 0);
+
+	buf_get(&b, PAGES, SEED_A);
+	mapped = zc_stat("mapped_grants");
+	zc_assert_eq(mapped, base.v[1] + PAGES);
+
+	zc_assert_ok(zc_prime_import(vgem, b.dmabuf, &vh));
+	/* The same dma-buf imported twice is one object in vgem. */
+	zc_assert_ok(zc_prime_import(vgem, b.dmabuf, &vh2));
+	zc_assert_eq(vh, vh2);
+
+	/* Only vgem holds the buffer now. */
+	close(b.dmabuf);
+	b.dmabuf = -1;
+	zc_assert_ok(zc_gem_close(b.fd, b.req.dumb.handle));
+	close(b.fd);
+	b.fd = -1;
+	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 1);
+	zc_assert_eq(zc_stat("mapped_grants"), mapped);
+
+	vp = zc_dumb_map(vgem, vh, (size_t)PAGES * PAGE);
+	if (vp) {
+		zc_info("vgem maps the import itself\n");
+		zc_assert_eq(zc_check_pattern(vp, W, H, PITCH, SEED_A), -1);
+		munmap(vp, (size_t)PAGES * PAGE);
+	}
+
+	zc_assert_ok(zc_prime_export(vgem, vh, &fd2));
+	p = zc_dmabuf_map(fd2, (size_t)PAGES * PAGE);
+	zc_assert(p);
+	zc_assert_ok(zc_dmabuf_sync(fd2, 1));
+	off = zc_check_pattern(p, W, H, PITCH, SEED_A);
+	zc_assert_f(off == -1, "pattern differs at byte %ld", off);
+	/* Still the frontend's pages: its writes show at once. */
+	zc_fill_pattern(b.ga.map, W, H, PITCH, SEED_B);
+	off = zc_check_pattern(p, W, H, PITCH, SEED_B);
+	zc_assert_f(off == -1, "pattern differs at byte %ld", off);
+	zc_assert_ok(zc_dmabuf_sync(fd2, 0));
+	munmap(p, (size_t)PAGES * PAGE);
+	close(fd2);
+
+	ret = zc_gem_close(vgem, vh);
+	zc_assert_ok(ret);
+	close(vgem);
+	buf_put(&b);
+	finish();
+}
+
+/* Reads and writes through @p, a CPU mapping of the buffer of @b. */
+static void check_cpu_map(struct zc_buf *b, uint8_t *p)
+{
+	long off;
+
+	off = zc_check_pattern(p, W, H, PITCH, SEED_A);
+	zc_assert_f(off == -1, "pattern differs at byte %ld", off);
+
+	zc_fill_pattern(p, W, H, PITCH, SEED_B);
+	off = zc_check_pattern(b->ga.map, W, H, PITCH, SEED_B);
+	zc_assert_f(off == -1, "frontend sees a difference at byte %ld", off);
+
+	zc_fill_pattern(b->ga.map, W, H, PITCH, SEED_A);
+	off = zc_check_pattern(p, W, H, PITCH, SEED_A);
+	zc_assert_f(off == -1, "mapping sees a difference at byte %ld", off);
+}
+
+static void test_own_mmap(void)
+{
+	size_t size = (size_t)PAGES * PAGE;
+	long user0;
+	struct zc_buf b;
+	uint8_t *p;
+
+	start();
+	buf_get(&b, PAGES, SEED_A);
+	zc_assert_eq(b.req.dumb.size, size);
+	user0 = zc_stat("pv_user_grants");
+
+	/* The DRM node: MODE_MAP_DUMB offset + mmap. */
+	p = zc_dumb_map(b.fd, b.req.dumb.handle, size);
+	zc_assert(p);
+	/* On x86 PV every page is a grant mapping of its own. */
+	zc_assert_eq(zc_stat("pv_user_grants"), user0 + (is_pv() ? PAGES : 0));
+	check_cpu_map(&b, p);
+	zc_assert_ok(munmap(p, size));
+	zc_assert_eq(zc_stat("pv_user_grants"), user0);
+
+	/* The dma-buf fd itself. */
+	p = zc_dmabuf_map(b.dmabuf, size);
+	zc_assert(p);
+	zc_assert_ok(zc_dmabuf_sync(b.dmabuf, 1));
+	check_cpu_map(&b, p);
+	zc_assert_ok(zc_dmabuf_sync(b.dmabuf, 0));
+
+	/* A mapping keeps the buffer alive after every handle is gone. */
+	close(b.dmabuf);
+	b.dmabuf = -1;
+	close(b.fd);
+	b.fd = -1;
+	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 1);
+	zc_assert_eq(zc_check_pattern(p, W, H, PITCH, SEED_A), -1);
+	zc_assert_ok(munmap(p, size));
+
+	buf_put(&b);
+	finish();
+}
+
+static void check_geometry(struct zc_gntalloc *ga, int fd, uint32_t w,
+			   uint32_t h, uint32_t bpp, uint32_t nrefs)
+{
+	struct drm_xen_zcopy_dumb_from_refs r;
+	uint32_t pitch = w * bpp / 8;
+	uint8_t *p;
+	long off;
+
+	zc_assert_ok(zc_from_refs(fd, ga->refs, nrefs, 0, w, h, bpp, &r));
+	zc_info("%ux%u bpp %u, %u refs: pitch %u size %llu\n", w, h, bpp,
+		nrefs, r.dumb.pitch, (unsigned long long)r.dumb.size);
+	zc_assert_eq(r.dumb.pitch, pitch);
+	zc_assert_eq(r.dumb.size, (uint64_t)nrefs * PAGE);
+	zc_assert(r.dumb.handle != 0);
+
+	/* Every one of the refs is in the buffer, in order: the last too. */
+	memset(ga->map, 0, (size_t)nrefs * PAGE);
+	ga->map[(size_t)nrefs * PAGE - 1] = 0x5a;
+	ga->map[0] = 0xa5;
+	p = zc_dumb_map(fd, r.dumb.handle, r.dumb.size);
+	zc_assert(p);
+	zc_assert_eq(p[0], 0xa5);
+	zc_assert_eq(p[(size_t)nrefs * PAGE - 1], 0x5a);
+	for (off = 1; off < (long)nrefs * PAGE - 1; off++)
+		zc_assert_eq(p[off], 0);
+	munmap(p, r.dumb.size);
+	zc_assert_ok(zc_gem_close(fd, r.dumb.handle));
+}
+
+static void test_dumb_geometry(void)
+{
+	struct zc_gntalloc ga;
+	int fd;
+
+	start();
+	ga.fd = -1;
+	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 160, true));
+	fd = zc_xen_open();
+	zc_assert(fd >= 0);
+
+	/* Exact fits, odd pitches, partial last pages. */
+	check_geometry(&ga, fd, 1024, 64, 32, 64);
+	check_geometry(&ga, fd, 100, 10, 24, 1);
+	check_geometry(&ga, fd, 640, 480, 16, 150);
+	check_geometry(&ga, fd, 333, 7, 8, 1);
+	check_geometry(&ga, fd, 1, 1, 32, 1);
+	/* More refs than the geometry needs: the object takes them all. */
+	check_geometry(&ga, fd, 640, 480, 16, 153);
+	check_geometry(&ga, fd, 100, 10, 24, 160);
+	/* One ref short is refused. */
+	zc_assert_errno(zc_from_refs(fd, ga.refs, 149, 0, 640, 480, 16, NULL),
+			EINVAL);
+
+	close(fd);
+	zc_gntalloc_free(&ga);
+	finish();
+}
+
+static const struct zc_subtest subtests[] = {
+	{ "vkms-crc-match", test_vkms_crc_match },
+	{ "vkms-crc-live", test_vkms_crc_live },
+	{ "vgem-import-mmap", test_vgem_import_mmap },
+	{ "own-mmap", test_own_mmap },
+	{ "dumb-geometry", test_dumb_geometry },
+	{ }
+};
+
+ZC_MAIN(subtests)

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DUMB_TO_REFS, the display-to-frontend path: a buffer the real display
+ * driver (vkms) or another GEM driver (vgem) allocated is imported into
+ * xen_drm_zcopy with PRIME and its pages are granted; a "frontend" (gntdev,
+ * domid 0) maps the refs and draws straight into the exporter's pages.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "zc_drm.h"
+#include "zc_gnt.h"
+#include "zc_igt.h"
+#include "zc_xen.h"
+
+#define W	1024
+#define H	768
+#define PAGE	4096
+
+#define SEED_A	11
+#define SEED_B	12
+
+static struct zc_stats base;
+
+/* Counters as indices of zc_stat_names. */
+#define ST_IMPORTED	2
+#define ST_GRANTED	3
+#define ST_DEFERRED	4
+
+static void start(void)
+{
+	/* A grant an earlier failure left mapped may still be ending. */
+	zc_stat_wait("deferred_refs", 0, 3000);
+	zc_require(zc_stats_read(&base) == 0);
+}
+
+static void finish(void)
+{
+	zc_assert_f(zc_stats_wait_baseline(&base, 3000) == 0,
+		    "driver counters not back to baseline after closing all");
+}
+
+/*
+ * An exporter's dumb buffer, its CPU mapping, its dma-buf and our import
+ * of it with the refs granted to domid 0.
+ */
+struct zc_exp {
+	int efd;		/* exporter's node */
+	struct zc_dumb d;
+	uint8_t *px;		/* exporter's own mmap */
+	int dmabuf;
+	int zfd;		/* our node */
+	uint32_t zh;		/* our handle of the import */
+	uint32_t pages;
+	uint32_t *refs;
+	struct zc_gntdev gd;
+};
+
+static void exp_put(struct zc_exp *e)
+{
+	zc_gntdev_unmap(&e->gd);
+	if (e->zfd >= 0)
+		close(e->zfd);
+	if (e->dmabuf >= 0)
+		close(e->dmabuf);
+	if (e->px)
+		munmap(e->px, e->d.size);
+	free(e->refs);
+	e->zfd = -1;
+	e->dmabuf = -1;
+	e->px = NULL;
+	e->refs = NULL;
+}
+
+static void exp_cleanup(void *data)
+{
+	exp_put(data);
+}
+
+/* Imports a dumb buffer of @efd into our node and grants it to domid 0. */
+static void exp_get(struct zc_exp *e, int efd, uint32_t w, uint32_t h)
+{
+	long imported, granted;
+
+	memset(e, 0, sizeof(*e));
+	e->efd = efd;
+	e->dmabuf = -1;
+	e->zfd = -1;
+	e->gd.fd = -1;
+	zc_at_exit(exp_cleanup, e);
+
+	zc_assert_ok(zc_dumb_create(efd, w, h, 32, &e->d));
+	e->px = zc_dumb_map(efd, e->d.handle, e->d.size);
+	zc_assert(e->px);
+	memset(e->px, 0, e->d.size);
+	zc_assert_ok(zc_prime_export(efd, e->d.handle, &e->dmabuf));
+
+	imported = zc_stat("imported_objects");
+	granted = zc_stat("granted_refs");
+	e->zfd = zc_xen_open();
+	zc_assert(e->zfd >= 0);
+	zc_assert_ok(zc_prime_import(e->zfd, e->dmabuf, &e->zh));
+	zc_assert_eq(zc_stat("imported_objects"), imported + 1);
+
+	e->pages = e->d.size / PAGE;
+	e->refs = calloc(e->pages, sizeof(*e->refs));
+	zc_assert(e->refs);
+	zc_assert_ok(zc_to_refs(e->zfd, e->zh, e->refs, e->pages, 0));
+	zc_assert_eq(zc_stat("granted_refs"), granted + e->pages);
+}
+
+/* The frontend maps all granted pages. */
+static void exp_map(struct zc_exp *e)
+{
+	zc_assert_ok(zc_gntdev_map(&e->gd, 0, e->refs, e->pages, true));
+}
+
+/* Bytes cross both ways between the frontend and the exporter's mmap. */
+static void check_both_ways(struct zc_exp *e, uint32_t w, uint32_t h)
+{
+	long off;
+
+	zc_fill_pattern(e->gd.map, w, h, e->d.pitch, SEED_A);
+	off = zc_check_pattern(e->px, w, h, e->d.pitch, SEED_A);
+	zc_assert_f(off == -1, "exporter sees a difference at byte %ld", off);
+
+	zc_fill_pattern(e->px, w, h, e->d.pitch, SEED_B);
+	off = zc_check_pattern(e->gd.map, w, h, e->d.pitch, SEED_B);
+	zc_assert_f(off == -1, "frontend sees a difference at byte %ld", off);
+}
+
+static struct zc_kms kms;
+
+static void kms_cleanup(void *data)
+{
+	zc_kms_fini(data);
+}
+
+static void test_vkms_buffer(void)
+{
+	uint32_t crc_a, crc_b, crc, *npx;
+	struct zc_dumb nd;
+	struct zc_exp e;
+	int ret;
+
+	start();
+	ret = zc_kms_init(&kms, W, H);
+	zc_require(ret != -ENODEV);
+	zc_assert_ok(ret);
+	zc_at_exit(kms_cleanup, &kms);
+
+	/* References: a native buffer the CPU fills. */
+	zc_assert_ok(zc_dumb_create(kms.fd, W, H, 32, &nd));
+	npx = zc_dumb_map(kms.fd, nd.handle, nd.size);
+	zc_assert(npx);
+	zc_fill_pattern(npx, W, H, nd.pitch, SEED_A);
+	zc_assert_ok(zc_kms_show(&kms, nd.handle, nd.pitch));
+	zc_assert_ok(zc_crc_current(&kms, &crc_a));
+	zc_fill_pattern(npx, W, H, nd.pitch, SEED_B);
+	zc_assert_ok(zc_crc_current(&kms, &crc_b));
+	zc_assert_neq(crc_a, crc_b);
+
+	exp_get(&e, kms.fd, W, H);
+	exp_map(&e);
+	check_both_ways(&e, W, H);
+
+	/* The frontend draws A into the vkms buffer, which is scanned out. */
+	zc_fill_pattern(e.gd.map, W, H, e.d.pitch, SEED_A);
+	zc_assert_ok(zc_kms_show(&kms, e.d.handle, e.d.pitch));
+	zc_assert_ok(zc_crc_current(&kms, &crc));
+	zc_info("native A 0x%08x, B 0x%08x, granted 0x%08x\n", crc_a, crc_b,
+		crc);
+	zc_assert_eq(crc, crc_a);
+
+	/* Live: the next frame shows what the frontend drew since. */
+	zc_fill_pattern(e.gd.map, W, H, e.d.pitch, SEED_B);
+	zc_assert_ok(zc_crc_current(&kms, &crc));
+	zc_assert_eq(crc, crc_b);
+
+	zc_kms_fini(&kms);
+	exp_put(&e);
+	finish();
+}
+
+static void test_vgem_buffer(void)
+{
+	struct zc_exp e;
+	int vgem;
+
+	start();
+	vgem = zc_drm_open_driver("vgem", NULL);
+	zc_require(vgem >= 0);
+
+	exp_get(&e, vgem, W, H);
+	exp_map(&e);
+	check_both_ways(&e, W, H);
+
+	/* A buffer whose size is not a whole number of rows. */
+	exp_put(&e);
+	zc_assert_ok(zc_gem_close(vgem, e.d.handle));
+	finish();
+	exp_get(&e, vgem, 333, 77);
+	exp_map(&e);
+	check_both_ways(&e, 333, 77);
+
+	exp_put(&e);
+	close(vgem);
+	finish();
+}
+
+static void test_same_refs_twice(void)
+{
+	uint32_t *again;
+	struct zc_exp e;
+	uint32_t i;
+	int vgem;
+
+	start();
+	vgem = zc_drm_open_driver("vgem", NULL);
+	zc_require(vgem >= 0);
+
+	exp_get(&e, vgem, 256, 64);
+	again = calloc(e.pages, sizeof(*again));
+	zc_assert(again);
+
+	zc_assert_ok(zc_to_refs(e.zfd, e.zh, again, e.pages, 0));
+	for (i = 0; i < e.pages; i++)
+		zc_assert_eq(again[i], e.refs[i]);
+	/* No second set of grants was made. */
+	zc_assert_eq(zc_stat("granted_refs"), base.v[ST_GRANTED] + e.pages);
+
+	/* Refs are distinct: one page, one grant. */
+	for (i = 1; i < e.pages; i++)
+		zc_assert_neq(e.refs[i], e.refs[0]);
+
+	/* Importing the same dma-buf again gives the same object and refs. */
+	{
+		uint32_t zh2;
+
+		zc_assert_ok(zc_prime_import(e.zfd, e.dmabuf, &zh2));
+		zc_assert_eq(zh2, e.zh);
+	}
+
+	memset(again, 0, e.pages * sizeof(*again));
+	zc_assert_errno(zc_to_refs(e.zfd, e.zh, again, e.pages, 1), EBUSY);
+	for (i = 0; i < e.pages; i++)
+		zc_assert_eq(again[i], 0);
+	zc_assert_eq(zc_stat("granted_refs"), base.v[ST_GRANTED] + e.pages);
+
+	/* The refs still work after the refusal. */
+	exp_map(&e);
+	check_both_ways(&e, 256, 64);
+
+	free(again);
+	exp_put(&e);
+	close(vgem);
+	finish();
+}
+
+static void test_grants_end_on_free(void)
+{
+	struct zc_gntdev one;
+	struct zc_exp e;
+	long off;
+	int vgem;
+
+	start();
+	vgem = zc_drm_open_driver("vgem", NULL);
+	zc_require(vgem >= 0);
+
+	/* Nobody maps the pages: freeing ends every grant at once. */
+	exp_get(&e, vgem, W, H);
+	zc_assert_ok(zc_gem_close(e.zfd, e.zh));
+	zc_assert_eq(zc_stat("granted_refs"), base.v[ST_GRANTED]);
+	zc_assert_eq(zc_stat("imported_objects"), base.v[ST_IMPORTED]);
+	zc_assert_eq(zc_stat("deferred_refs"), base.v[ST_DEFERRED]);
+	exp_put(&e);
+	zc_assert_ok(zc_gem_close(vgem, e.d.handle));
+	finish();
+
+	/*
+	 * The frontend still maps one page when the buffer is freed, and the
+	 * exporter let go of it too: the grant of that page is kept, and so
+	 * the page, until the frontend unmaps it.
+	 */
+	exp_get(&e, vgem, W, H);
+	one.fd = -1;
+	zc_assert_ok(zc_gntdev_map(&one, 0, &e.refs[e.pages / 2], 1, true));
+	memset(one.map, 0x3c, PAGE);
+	zc_assert_eq(e.px[(size_t)(e.pages / 2) * PAGE + 17], 0x3c);
+
+	munmap(e.px, e.d.size);
+	e.px = NULL;
+	zc_assert_ok(zc_gem_close(vgem, e.d.handle));
+	close(e.dmabuf);
+	e.dmabuf = -1;
+	close(e.zfd);	/* frees our import */
+	e.zfd = -1;
+
+	zc_assert_eq(zc_stat("imported_objects"), base.v[ST_IMPORTED]);
+	zc_assert_eq(zc_stat("deferred_refs"), base.v[ST_DEFERRED] + 1);
+	zc_assert_eq(zc_stat("granted_refs"), base.v[ST_GRANTED] + 1);
+	/* Retries do not end a grant that is still mapped. */
+	usleep(400000);
+	zc_assert_eq(zc_stat("deferred_refs"), base.v[ST_DEFERRED] + 1);
+
+	/* The page is still the frontend's, with its content. */
+	for (off = 0; off < PAGE; off++)
+		zc_assert_eq(one.map[off], 0x3c);
+
+	zc_gntdev_unmap(&one);
+	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[ST_DEFERRED], 3000));
+	zc_assert_ok(zc_stat_wait("granted_refs", base.v[ST_GRANTED], 3000));
+	exp_put(&e);
+	close(vgem);
+	finish();
+}
+
+#define BALLOON	"/sys/devices/system/xen_memory/xen_memory0/"
+
+static long read_long(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static int write_long(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
+/* Sets the balloon target and waits (up to 20 s) until Dom0 reaches it. */
+static int balloon_to(long kb)
+{
+	int i, ret = write_long(BALLOON "target_kb", kb);
+
+	for (i = 0; !ret && i < 200; i++) {
+		if (read_long(BALLOON "info/current_kb") == kb)
+			return 0;
+		usleep(100000);
+	}
+	return ret ? ret : -ETIMEDOUT;
+}
+
+static long balloon_target = -1;
+
+static void balloon_restore(void *data)
+{
+	(void)data;
+	if (balloon_target > 0)
+		balloon_to(balloon_target);
+}
+
+/*
+ * After Dom0 gave memory back to Xen and took it again (what a balloon
+ * driver or a toolstack does at any time), its pages are no longer
+ * machine-contiguous where they are pseudo-physically contiguous. Buffers
+ * allocated then must still be granted page by page, without bouncing
+ * their segments through swiotlb (a bounce buffer is not the exporter's
+ * page, and the 64 MiB of swiotlb are soon full).
+ */
+static void test_after_balloon(void)
+{
+	static struct zc_exp e[8];
+	const char *tlb = "/sys/kernel/debug/swiotlb/io_tlb_used";
+	long tlb_used;
+	int vgem, vkms, i;
+
+	start();
+	balloon_target = read_long(BALLOON "target_kb");
+	zc_require(balloon_target > 0 && access(BALLOON "target_kb", W_OK) == 0);
+	vgem = zc_drm_open_driver("vgem", NULL);
+	vkms = zc_drm_open_driver("vkms", NULL);
+	zc_require(vgem >= 0 && vkms >= 0);
+
+	zc_at_exit(balloon_restore, NULL);
+	zc_assert_ok(balloon_to(balloon_target - 128 * 1024));
+	zc_assert_ok(balloon_to(balloon_target));
+	tlb_used = read_long(tlb);
+
+	for (i = 0; i < 8; i++) {
+		exp_get(&e[i], i & 1 ? vkms : vgem, W, H);
+		exp_map(&e[i]);
+		check_both_ways(&e[i], W, H);
+	}
+	/* Importing for grants took no bounce buffers. */
+	zc_info("swiotlb slots used: %ld -> %ld\n", tlb_used, read_long(tlb));
+	if (tlb_used >= 0)
+		zc_assert_eq(read_long(tlb), tlb_used);
+
+	for (i = 0; i < 8; i++)
+		exp_put(&e[i]);
+	close(vkms);
+	close(vgem);
+	finish();
+}
+
+static const struct zc_subtest subtests[] = {
+	{ "vkms-buffer", test_vkms_buffer },
+	{ "vgem-buffer", test_vgem_buffer },
+	{ "same-refs-twice", test_same_refs_twice },
+	{ "grants-end-on-free", test_grants_end_on_free },
+	{ "after-balloon", test_after_balloon },
+	{ }
+};
+
+ZC_MAIN(subtests)
