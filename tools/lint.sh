@@ -10,7 +10,9 @@
 #      testbed's kernel headers (linux-headers-<KVER>, KVER as testbed.sh
 #      resolves it, cached in build/testbed/kver);
 #   3. the arm64 cross-build with W=1 and sparse (tools/arm64.sh; skip it with
-#      LINT_ARM64=0).
+#      LINT_ARM64=0);
+#   4. kernel-doc on the driver and the UAPI header, and docutils on
+#      Documentation/gpu/*.rst (the kernel-doc directive stubbed).
 #
 # Installs what it needs from Debian's registry by package name. Exits
 # non-zero if any step fails or prints a warning. Logs: build/lint/*.log.
@@ -70,7 +72,7 @@ resolve_kernel() {
 # own directory.
 extract_checkpatch() {
 	local f missing=0
-	for f in checkpatch.pl spelling.txt const_structs.checkpatch; do
+	for f in checkpatch.pl spelling.txt const_structs.checkpatch kernel-doc; do
 		[ "$OUT/scripts/$f" -nt "$SRC_TAR" ] || missing=1
 	done
 	[ $missing -eq 0 ] && return 0
@@ -80,7 +82,8 @@ extract_checkpatch() {
 	tar -xJf "$SRC_TAR" -C "$OUT/scripts" --strip-components=2 \
 		linux-source-6.1/scripts/checkpatch.pl \
 		linux-source-6.1/scripts/spelling.txt \
-		linux-source-6.1/scripts/const_structs.checkpatch
+		linux-source-6.1/scripts/const_structs.checkpatch \
+		linux-source-6.1/scripts/kernel-doc
 	touch "$OUT"/scripts/*
 }
 
@@ -140,12 +143,62 @@ run_arm64() {
 	fi
 }
 
+# kernel-doc comments must parse; the .rst files must be valid
+# reStructuredText for Sphinx (kernel-doc directives are only stubbed).
+run_docs() {
+	local log=$OUT/docs.log status=ok
+	cd "$TOP"
+	if ! perl "$OUT/scripts/kernel-doc" -none $DRIVER_FILES $UAPI_HEADER >"$log" 2>&1 ||
+		[ -s "$log" ]; then
+		cat "$log"
+		status=fail
+	fi
+	if ! /usr/bin/python3 - Documentation/gpu/*.rst >>"$log" 2>&1 <<'EOF'
+import io
+import sys
+
+from docutils import nodes
+from docutils.core import publish_doctree
+from docutils.parsers.rst import Directive, directives
+
+
+class KernelDoc(Directive):
+    required_arguments = 1
+    option_spec = {"internal": directives.flag, "export": directives.flag,
+                   "doc": directives.unchanged,
+                   "functions": directives.unchanged}
+
+    def run(self):
+        return [nodes.paragraph(text="kernel-doc " + self.arguments[0])]
+
+
+directives.register_directive("kernel-doc", KernelDoc)
+bad = 0
+for path in sys.argv[1:]:
+    err = io.StringIO()
+    with open(path) as f:
+        publish_doctree(f.read(), source_path=path,
+                        settings_overrides={"report_level": 2,
+                                            "halt_level": 5,
+                                            "warning_stream": err})
+    sys.stdout.write(err.getvalue())
+    bad += bool(err.getvalue())
+sys.exit(1 if bad else 0)
+EOF
+	then
+		tail -20 "$log"
+		status=fail
+	fi
+	result docs "$status"
+}
+
 resolve_kernel
-apt_install sparse perl xz-utils tar make gcc linux-source-6.1 "linux-headers-$KVER"
+apt_install sparse perl python3-docutils xz-utils tar make gcc linux-source-6.1 "linux-headers-$KVER"
 extract_checkpatch
 echo "lint: kernel $KVER, sparse $(sparse --version 2>/dev/null || echo '?')"
 run_checkpatch
 run_build
+run_docs
 if [ "${LINT_ARM64:-1}" != 0 ] && [ -f "$TOP/tools/arm64.sh" ]; then
 	run_arm64
 fi
