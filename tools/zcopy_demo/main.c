@@ -404,6 +404,7 @@ static int frontend_allocated(struct zc_kms *k, int xfd, struct native *n,
 		ret = -EIO;
 		goto out_close;
 	}
+	note("(the modeset includes vkms' dma_buf_vmap() of the buffer)");
 	print_stats("while scanned out");
 	note("(on x86 PV, pv_vmap_grants = the grant PTE maps behind vkms' vmap)");
 
