@@ -55,7 +55,7 @@ apt_install() {
 
 # Same resolution as tools/testbed/testbed.sh.
 resolve_kernel() {
-	if [ -f "$TESTBED_CACHE/kver" ]; then
+	if [ -f "$TESTBED_CACHE/kver" ] && [ -d "/usr/src/linux-headers-$(cat "$TESTBED_CACHE/kver")" ]; then
 		KVER=$(cat "$TESTBED_CACHE/kver")
 		return
 	fi

@@ -52,7 +52,7 @@ apt_install() {
 
 # The kernel the testbed boots, as tools/testbed/testbed.sh resolves it.
 resolve_kernel() {
-	if [ -f "$TESTBED_CACHE/kver" ]; then
+	if [ -f "$TESTBED_CACHE/kver" ] && [ -d "/usr/src/linux-headers-$(cat "$TESTBED_CACHE/kver")" ]; then
 		KVER=$(cat "$TESTBED_CACHE/kver")
 		return
 	fi
