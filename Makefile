@@ -5,7 +5,8 @@
 #   make             build the module, the tests and the tools
 #   make check       boot the QEMU+Xen testbed and run the whole test suite
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
-#   make lint        checkpatch --strict, W=1 and sparse on the driver
+#   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
+#   make arm64       cross-build the module for Debian's arm64 6.1 kernel
 #   make install     install the module and the UAPI header on this machine
 
 TOP := $(CURDIR)
@@ -17,7 +18,7 @@ DRV := $(TOP)/drivers/gpu/drm/xen
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module tests tools check demo lint install clean help
+.PHONY: all module tests tools check demo lint arm64 install clean help
 
 all: module tests tools
 
@@ -44,6 +45,9 @@ demo:
 
 lint:
 	bash tools/lint.sh
+
+arm64:
+	bash tools/arm64.sh
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(DRV) modules_install

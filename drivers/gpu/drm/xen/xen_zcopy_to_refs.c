@@ -228,6 +228,13 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 	unsigned long gfn;
 	int ret;
 
+	/* gnttab_alloc_grant_references() takes a u16 count. */
+	if (n > U16_MAX) {
+		xen_zcopy_bad_input(drm, "TO_REFS: cannot grant %u pages at once, at most %u\n",
+				    n, U16_MAX);
+		return -E2BIG;
+	}
+
 	refs = kvcalloc(n, sizeof(*refs), GFP_KERNEL);
 	if (!refs)
 		return -ENOMEM;
