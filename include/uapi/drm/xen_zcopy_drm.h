@@ -83,8 +83,11 @@ struct drm_xen_zcopy_dumb_to_refs {
  *
  * Returns 0 once the buffer is gone: every GEM handle closed, every exported
  * dma-buf released by all importers, and every grant unmapped. Fails with
- * -ETIMEDOUT after @wait_to_ms, with -ENOENT for an unknown or already freed
- * handle, and with -EINTR when a signal arrives first.
+ * -ETIMEDOUT after @wait_to_ms (0 polls), with -ENOENT for an unknown or
+ * already freed handle or one of another DRM file, and with -EINTR when a
+ * signal arrives first. An interrupted wait is never restarted, even for a
+ * handler installed with SA_RESTART (a restart would wait the whole
+ * @wait_to_ms again): call again to wait on.
  */
 struct drm_xen_zcopy_dumb_wait_free {
 	__u32 wait_handle;
