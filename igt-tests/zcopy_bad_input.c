@@ -566,6 +566,49 @@ static void test_unauthenticated(void)
 	zc_assert_eq(waitpid(pid, &status, 0), pid);
 	zc_assert(WIFEXITED(status));
 	zc_assert_eq(WEXITSTATUS(status), 0);
+
+	/*
+	 * With no master at all, DRM makes the next opener the master,
+	 * privileged or not (the node's file mode is what keeps others
+	 * out); a file opened while it is master stays unauthenticated,
+	 * also after the master is closed.
+	 */
+	zc_assert_ok(drmDropMaster(master));
+	pid = fork();
+	zc_assert(pid >= 0);
+	if (pid == 0) {
+		int first, second, ret[3], fail = 0;
+
+		if (drop_sys_admin())
+			_exit(10);
+		first = zc_xen_open();
+		second = zc_xen_open();
+		if (first < 0 || second < 0)
+			_exit(11);
+		all_three(first, ret);
+		if (ret[0] != -EINVAL || ret[1] != -ENOENT || ret[2] != -ENOENT) {
+			fprintf(stderr, "first opener: %d %d %d\n", ret[0],
+				ret[1], ret[2]);
+			fail |= 1;
+		}
+		all_three(second, ret);
+		if (ret[0] != -EACCES || ret[1] != -EACCES || ret[2] != -EACCES) {
+			fprintf(stderr, "second opener: %d %d %d\n", ret[0],
+				ret[1], ret[2]);
+			fail |= 2;
+		}
+		close(first);
+		all_three(second, ret);
+		if (ret[0] != -EACCES || ret[1] != -EACCES || ret[2] != -EACCES) {
+			fprintf(stderr, "after the master closed: %d %d %d\n",
+				ret[0], ret[1], ret[2]);
+			fail |= 4;
+		}
+		_exit(fail);
+	}
+	zc_assert_eq(waitpid(pid, &status, 0), pid);
+	zc_assert(WIFEXITED(status));
+	zc_assert_eq(WEXITSTATUS(status), 0);
 	close(master);
 	check_baseline();
 }

@@ -520,7 +520,7 @@ static void check_signal(int sa_flags)
 
 	waiter_start(&w, fd, b.req.wait_handle, &released);
 	/* Keep signalling: the first may land before the thread blocks. */
-	for (i = 0; i < 30 && !atomic_load(&w.done); i++) {
+	for (i = 0; i < 100 && !atomic_load(&w.done); i++) {
 		sleep_ms(100);
 		pthread_kill(w.thread, SIGUSR1);
 	}
