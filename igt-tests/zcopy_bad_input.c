@@ -8,6 +8,7 @@
  * node may call the ioctls.
  */
 
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -484,6 +485,101 @@ static void test_create_dumb_refused(void)
 	check_baseline();
 }
 
+/*
+ * A bad pointer for the ioctl's own argument: -EFAULT. When only the copy
+ * back fails (a read-only argument), FROM_REFS has already made the
+ * buffer, as every DRM create ioctl would: the file still owns it and its
+ * close frees it.
+ */
+static void test_bad_arg_pointer(void)
+{
+	struct drm_xen_zcopy_dumb_from_refs *ro;
+	int fd;
+
+	fd = setup();
+	grant_pages(NPAGES, 0, true);
+	zc_assert_errno(ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS, NULL),
+			EFAULT);
+	zc_assert_errno(ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_TO_REFS, NULL),
+			EFAULT);
+	zc_assert_errno(ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_WAIT_FREE, NULL),
+			EFAULT);
+	zc_assert_errno(ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS,
+			      unmapped_address()), EFAULT);
+	check_baseline();
+
+	ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	zc_assert(ro != MAP_FAILED);
+	ro->num_grefs = NPAGES;
+	ro->grefs = ga.refs;
+	ro->dumb.width = W;
+	ro->dumb.height = H;
+	ro->dumb.bpp = 32;
+	zc_assert_ok(mprotect(ro, PAGE, PROT_READ));
+	zc_assert_errno(ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS, ro),
+			EFAULT);
+	zc_info("after a failed copy back: mapped_grants %ld\n",
+		zc_stat("mapped_grants"));
+	close(fd);
+	check_baseline();
+}
+
+/* max_pages bounds imports too; it can be changed at run time. */
+static char saved_max[32];
+
+static int write_max_pages(const char *v)
+{
+	int fd = open("/sys/module/xen_drm_zcopy/parameters/max_pages", O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, strlen(v)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void restore_max_pages(void *data)
+{
+	(void)data;
+	write_max_pages(saved_max);
+}
+
+static void test_max_pages_param(void)
+{
+	struct zc_dumb d;
+	uint32_t h;
+	int fd, dmabuf;
+
+	fd = setup();
+	vgem = zc_drm_open_driver("vgem", NULL);
+	zc_require(vgem >= 0);
+	zc_at_exit(close_cleanup, &vgem);
+	grant_pages(NPAGES, 0, true);
+	snprintf(saved_max, sizeof(saved_max), "%ld", max_pages());
+	zc_at_exit(restore_max_pages, NULL);
+	zc_assert_ok(write_max_pages("2"));
+	zc_assert_eq(max_pages(), 2);
+
+	zc_assert_errno(from_refs(fd, ga.refs, NPAGES, 0, W, H, 32, 0), E2BIG);
+	zc_assert_ok(from_refs(fd, ga.refs, 2, 0, W, 32, 32, 0));
+
+	/* A 4-page buffer of another driver cannot be imported now. */
+	zc_assert_ok(zc_dumb_create(vgem, W, H, 32, &d));
+	zc_assert_ok(zc_prime_export(vgem, d.handle, &dmabuf));
+	zc_assert_errno(zc_prime_import(fd, dmabuf, &h), EINVAL);
+	check_baseline();
+
+	restore_max_pages(NULL);
+	zc_assert_ok(zc_prime_import(fd, dmabuf, &h));
+	zc_assert_eq(zc_stat("imported_objects"), base.v[2] + 1);
+	close(dmabuf);
+	close(fd);
+	check_baseline();
+}
+
 /* Drops CAP_SYS_ADMIN, which makes a DRM client authenticated by itself. */
 static int drop_sys_admin(void)
 {
@@ -624,6 +720,8 @@ static const struct zc_subtest subtests[] = {
 	{ "to-refs", test_to_refs },
 	{ "to-refs-absent-domain", test_to_refs_absent_domain },
 	{ "create-dumb-refused", test_create_dumb_refused },
+	{ "bad-arg-pointer", test_bad_arg_pointer },
+	{ "max-pages-param", test_max_pages_param },
 	{ "unauthenticated", test_unauthenticated },
 	{ }
 };
