@@ -155,15 +155,21 @@ static void *waiter_fn(void *data)
 	return NULL;
 }
 
-static void waiter_start(struct waiter *w, int fd, uint32_t wait_handle,
-			 atomic_int *released)
+static void waiter_start_ms(struct waiter *w, int fd, uint32_t wait_handle,
+			    atomic_int *released, uint32_t ms)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
 	w->wait_handle = wait_handle;
-	w->ms = LONG_WAIT_MS;
+	w->ms = ms;
 	w->released = released;
 	zc_assert_ok(-pthread_create(&w->thread, NULL, waiter_fn, w));
+}
+
+static void waiter_start(struct waiter *w, int fd, uint32_t wait_handle,
+			 atomic_int *released)
+{
+	waiter_start_ms(w, fd, wait_handle, released, LONG_WAIT_MS);
 }
 
 /* The waiter is still blocked after a while: nothing let it go early. */
@@ -671,6 +677,31 @@ static void test_grants_unmapped_on_return(void)
 	check_baseline();
 }
 
+/*
+ * close() of the DRM fd from another thread does not end a wait in
+ * progress on it: the file (and with it the buffer's last GEM handle) is
+ * released only when the wait returns, here by its timeout. Then the
+ * buffer goes at once.
+ */
+static void test_close_while_waiting(void)
+{
+	atomic_int released = 0;
+	struct waiter w;
+	static struct buf b;
+	int fd;
+
+	fd = setup();
+	buf_create(&b, fd, 2);
+	waiter_start_ms(&w, fd, b.req.wait_handle, &released, 1500);
+	waiter_still_blocked(&w);
+	atomic_store(&released, 1);
+	close(fd);
+	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + 2);
+	zc_assert_ok(-pthread_join(w.thread, NULL));
+	zc_assert_errno(w.ret, ETIMEDOUT);
+	check_baseline();
+}
+
 static const struct zc_subtest subtests[] = {
 	{ "handle-then-fd", test_handle_then_fd },
 	{ "fd-then-handle", test_fd_then_handle },
@@ -686,6 +717,7 @@ static const struct zc_subtest subtests[] = {
 	{ "other-file", test_other_file },
 	{ "child-process-waits", test_child_process_waits },
 	{ "grants-unmapped-on-return", test_grants_unmapped_on_return },
+	{ "close-while-waiting", test_close_while_waiting },
 	{ }
 };
 

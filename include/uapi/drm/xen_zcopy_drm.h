@@ -110,7 +110,9 @@ struct drm_xen_zcopy_dumb_to_refs {
  * authenticated, and with -EINTR when a
  * signal arrives first. An interrupted wait is never restarted, even for a
  * handler installed with SA_RESTART (a restart would wait the whole
- * @wait_to_ms again): call again to wait on.
+ * @wait_to_ms again): call again to wait on. A close() of the DRM fd by
+ * another thread does not end a wait on it: the file, and the GEM handles
+ * it holds, are released only once the wait has returned.
  */
 struct drm_xen_zcopy_dumb_wait_free {
 	__u32 wait_handle;
