@@ -330,6 +330,84 @@ static void test_kill9_frontend_maps(void)
 	check_kill(false, true);
 }
 
+/* In the child: make, share, map, grant and drop buffers, forever. */
+static void __attribute__((noreturn)) child_churn(void)
+{
+	struct drm_xen_zcopy_dumb_from_refs r;
+	uint32_t refs[VPAGES], vh, ih;
+	int fd, vgem, dmabuf, n;
+	uint8_t *px, *px2;
+
+	fd = zc_xen_open();
+	vgem = zc_drm_open_driver("vgem", NULL);
+	if (fd < 0 || vgem < 0)
+		_exit(10);
+	for (n = 0;; n++) {
+		if (zc_from_refs(fd, ga.refs, 8, 0, 64, 128, 32, &r) ||
+		    zc_prime_export(fd, r.dumb.handle, &dmabuf))
+			_exit(11);
+		px = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  dmabuf, 0);
+		px2 = zc_dumb_map(fd, r.dumb.handle, 8 * PAGE);
+		if (px == MAP_FAILED || !px2 || zc_prime_import(vgem, dmabuf, &vh))
+			_exit(12);
+		px[n % (8 * PAGE)] = px2[0];
+		ih = import_vgem(fd, vgem, VPAGES, NULL);
+		if (zc_to_refs(fd, ih, refs, VPAGES, 0))
+			_exit(13);
+		zc_wait_free(fd, r.wait_handle, 0);
+		/* Let go in an order that changes every round. */
+		if (n & 1) {
+			close(dmabuf);
+			zc_gem_close(fd, r.dumb.handle);
+		} else {
+			zc_gem_close(fd, r.dumb.handle);
+			close(dmabuf);
+		}
+		if (n & 2)
+			munmap(px, 8 * PAGE);
+		zc_gem_close(vgem, vh);
+		zc_gem_close(fd, ih);
+		if (!(n & 2))
+			munmap(px, 8 * PAGE);
+		munmap(px2, 8 * PAGE);
+	}
+}
+
+/*
+ * SIGKILL a backend at random points of its work, many times: whatever
+ * it was doing, everything is released and the counters return to the
+ * baseline each time. The seed is fixed, so a failure repeats.
+ */
+static void test_kill9_random(void)
+{
+	int i, status;
+	pid_t pid;
+
+	setup();
+	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 8, true));
+	zc_at_exit(gntalloc_cleanup, &ga);
+	srand(20261125);
+
+	for (i = 0; i < 40; i++) {
+		int delay = rand() % 150;
+
+		pid = fork();
+		zc_assert(pid >= 0);
+		if (pid == 0)
+			child_churn();
+		sleep_ms(delay);
+		zc_assert_ok(kill(pid, SIGKILL));
+		zc_assert_eq(waitpid(pid, &status, 0), pid);
+		zc_assert_f(WIFSIGNALED(status),
+			    "round %d: the child exited with %d by itself", i,
+			    WEXITSTATUS(status));
+		zc_assert_f(zc_stats_wait_baseline(&base, 5000) == 0,
+			    "round %d: killed after %d ms, not released", i,
+			    delay);
+	}
+}
+
 /* Module unload: refused while busy, clean afterwards. */
 
 static int unload(void)
@@ -452,6 +530,7 @@ static const struct zc_subtest subtests[] = {
 	{ "kill9", test_kill9 },
 	{ "kill9-scanout", test_kill9_scanout },
 	{ "kill9-frontend-maps", test_kill9_frontend_maps },
+	{ "kill9-random", test_kill9_random },
 	{ "unload-busy-dmabuf", test_unload_busy_dmabuf },
 	{ "unload-busy-deferred", test_unload_busy_deferred },
 	{ "unload-after-kill", test_unload_after_kill },
