@@ -43,6 +43,16 @@ extern "C" {
  * @wait_handle: out, handle for DRM_IOCTL_XEN_ZCOPY_DUMB_WAIT_FREE. Handles
  *	are allocated cyclically and are not reused soon after a buffer is
  *	freed, so a stale handle gets -ENOENT rather than another buffer.
+ *
+ * Errors, checked in this order (a failed call maps and keeps nothing):
+ * -EINVAL for a bad geometry (width or height 0 or above 16384, bpp not
+ * 8, 16, 24 or 32, flags set); -E2BIG for @num_grefs above max_pages;
+ * -EINVAL for fewer refs than the geometry needs or a reserved
+ * @otherend_id (DOMID_FIRST_RESERVED and above, DOMID_SELF included);
+ * -EFAULT if @grefs cannot be read; -ESRCH if domain @otherend_id does
+ * not exist; -EINVAL if any ref cannot be mapped (not a ref, not granted
+ * to this domain, granted read-only, access ended); -ENOMEM, or -EAGAIN
+ * if Xen asks to retry. -EACCES for a client that is not authenticated.
  */
 struct drm_xen_zcopy_dumb_from_refs {
 	__u32 num_grefs;
@@ -66,6 +76,17 @@ struct drm_xen_zcopy_dumb_from_refs {
  *
  * The grants last until the GEM object is freed. Calling it again for the
  * same buffer and domain returns the same references.
+ *
+ * Errors: -EINVAL for a reserved @otherend_id, for a buffer that was not
+ * imported from another driver (DUMB_FROM_REFS buffers included) or a
+ * @num_grefs other than its number of pages; -ENOENT for an unknown
+ * @handle; -EBUSY if the buffer is already granted to another domain;
+ * -EFAULT if @grefs cannot be written (grants made by this call are
+ * revoked, earlier ones kept); -EIO if the exporter's pages reach this
+ * device only through swiotlb bounce buffers; -ENOSPC or -ENOMEM when
+ * out of grant references or memory; -EACCES for a client that is not
+ * authenticated.
+ * Whether domain @otherend_id exists is not checked.
  */
 struct drm_xen_zcopy_dumb_to_refs {
 	__u32 num_grefs;
@@ -83,8 +104,15 @@ struct drm_xen_zcopy_dumb_to_refs {
  *
  * Returns 0 once the buffer is gone: every GEM handle closed, every exported
  * dma-buf released by all importers, and every grant unmapped. Fails with
- * -ETIMEDOUT after @wait_to_ms, with -ENOENT for an unknown or already freed
- * handle, and with -EINTR when a signal arrives first.
+ * -ETIMEDOUT after @wait_to_ms (0 polls), with -ENOENT for an unknown or
+ * already freed handle or one of another DRM file (a handle goes with the
+ * file that created the buffer), with -EACCES for a client that is not
+ * authenticated, and with -EINTR when a
+ * signal arrives first. An interrupted wait is never restarted, even for a
+ * handler installed with SA_RESTART (a restart would wait the whole
+ * @wait_to_ms again): call again to wait on. A close() of the DRM fd by
+ * another thread does not end a wait on it: the file, and the GEM handles
+ * it holds, are released only once the wait has returned.
  */
 struct drm_xen_zcopy_dumb_wait_free {
 	__u32 wait_handle;

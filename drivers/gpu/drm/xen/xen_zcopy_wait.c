@@ -135,5 +135,12 @@ int xen_zcopy_wait_free_ioctl(struct drm_device *drm, void *data,
 
 	if (left > 0)
 		return 0;
-	return left ? left : -ETIMEDOUT;
+	if (!left)
+		return -ETIMEDOUT;
+	/*
+	 * Interrupted: -EINTR even if the handler has SA_RESTART. A restarted
+	 * call would wait the whole @wait_to_ms again, so a backend that gets
+	 * signals regularly could wait forever.
+	 */
+	return -EINTR;
 }
