@@ -228,6 +228,20 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 	unsigned long gfn;
 	int ret;
 
+	/*
+	 * gnttab_alloc_grant_references() takes a u16 count: 65536 pages
+	 * would reserve nothing and let the claims below run dry. No grant
+	 * table of ours holds that many (nor more than its maximum size)
+	 * anyway.
+	 */
+	if (n > min_t(unsigned long, U16_MAX,
+		      (unsigned long)gnttab_max_grant_frames() *
+		      (XEN_PAGE_SIZE / sizeof(struct grant_entry_v1)))) {
+		xen_zcopy_bad_input(drm, "TO_REFS: %u pages are more than the grant table holds\n",
+				    n);
+		return -ENOSPC;
+	}
+
 	refs = kvcalloc(n, sizeof(*refs), GFP_KERNEL);
 	if (!refs)
 		return -ENOMEM;
