@@ -32,6 +32,10 @@
 /* Largest width or height DUMB_FROM_REFS accepts. */
 #define XEN_ZCOPY_MAX_DIM	16384
 
+/* Largest max_pages: a XEN_ZCOPY_MAX_DIM square at 32 bpp, 1 GiB. */
+#define XEN_ZCOPY_MAX_PAGES_LIMIT \
+	((unsigned long)XEN_ZCOPY_MAX_DIM * XEN_ZCOPY_MAX_DIM * 4 / PAGE_SIZE)
+
 /*
  * Every bad input gets an errno and one rate-limited line at notice level
  * (below KERN_WARNING: a backend's mistake is not a kernel problem).
