@@ -11,6 +11,7 @@
  * subtest checks it, with all other counters, back at its baseline.
  */
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -800,6 +801,80 @@ static void test_exit_with_mappings(void)
 	finish();
 }
 
+/*
+ * What else the core mm may be asked to do with a mapping: madvise,
+ * mlock, msync, the kernel copying to and from it, /proc/self/mem, and
+ * clearing the soft-dirty bits of the whole process (which never touches
+ * VM_PFNMAP entries): none of it may break the mapping or leak a grant.
+ */
+static void test_mm_ops(void)
+{
+	int pfd[2], fd, ret;
+	struct zc_buf b;
+	uint8_t *p, buf[64];
+
+	start();
+	buf_get(&b, SEED_A);
+	p = map_drm(&b, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
+	zc_assert(p);
+
+	/* Dropping or forking the pages of a grant mapping makes no sense. */
+	zc_assert_errno(madvise(p, SIZE, MADV_DONTNEED), EINVAL);
+	zc_assert_errno(madvise(p, SIZE, MADV_DOFORK), EINVAL);
+	ret = madvise(p, SIZE, MADV_WILLNEED);
+	zc_info("MADV_WILLNEED: %s\n", ret ? strerror(errno) : "ok");
+	ret = madvise(p, SIZE, MADV_COLD);
+	zc_info("MADV_COLD: %s\n", ret ? strerror(errno) : "ok");
+	ret = mlock(p, SIZE);
+	zc_info("mlock: %s\n", ret ? strerror(errno) : "ok");
+	if (!ret)
+		zc_assert_ok(munlock(p, SIZE));
+	/* MS_SYNC would fsync the DRM file, which has no fsync: EINVAL. */
+	zc_assert_ok(msync(p, SIZE, MS_ASYNC));
+	zc_assert_ok(msync(p, SIZE, MS_INVALIDATE));
+	zc_assert_eq(zc_stat("pv_user_grants"), user_grants(PAGES));
+	check_map(&b, p);
+
+	/* The kernel copies from and to the mapping like any user memory. */
+	zc_assert_ok(pipe(pfd));
+	zc_assert_eq(write(pfd[1], p + PAGE, sizeof(buf)), sizeof(buf));
+	zc_assert_eq(read(pfd[0], buf, sizeof(buf)), sizeof(buf));
+	zc_assert(!memcmp(buf, b.ga.map + PAGE, sizeof(buf)));
+	memset(buf, 0x6b, sizeof(buf));
+	zc_assert_eq(write(pfd[1], buf, sizeof(buf)), sizeof(buf));
+	zc_assert_eq(read(pfd[0], p + 2 * PAGE, sizeof(buf)), sizeof(buf));
+	zc_assert(!memcmp(b.ga.map + 2 * PAGE, buf, sizeof(buf)));
+	close(pfd[0]);
+	close(pfd[1]);
+
+	/* No struct pages to pin: /proc/self/mem cannot reach it, cleanly. */
+	fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	zc_assert(fd >= 0);
+	ret = pread(fd, buf, sizeof(buf), (off_t)(uintptr_t)p);
+	zc_info("/proc/self/mem read: %d (%s)\n", ret, ret < 0 ? strerror(errno) : "ok");
+	if (ret > 0)
+		zc_assert(!memcmp(buf, p, ret));
+	close(fd);
+
+	/* Clearing soft-dirty bits of the whole process. */
+	fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		zc_assert_eq(write(fd, "4", 1), 1);
+		close(fd);
+		ret = probe(p, 0);
+		zc_info("after clear_refs: signal %d, %ld user grants\n", ret,
+			zc_stat("pv_user_grants"));
+		zc_assert_eq(ret, 0);
+		zc_assert_eq(zc_stat("pv_user_grants"), user_grants(PAGES));
+		check_map(&b, p);
+	}
+
+	zc_assert_eq(zc_stat("pv_user_grants"), user_grants(PAGES));
+	zc_assert_ok(munmap(p, SIZE));
+	buf_put(&b);
+	finish();
+}
+
 /* Many mappings of one buffer at once, all live and coherent. */
 #define NMAPS	40
 
@@ -962,6 +1037,7 @@ static const struct zc_subtest subtests[] = {
 	{ "readonly-write", test_readonly_write },
 	{ "dmabuf-and-map-dumb", test_dmabuf_and_map_dumb },
 	{ "exit-with-mappings", test_exit_with_mappings },
+	{ "mm-ops", test_mm_ops },
 	{ "many-mappings", test_many_mappings },
 	{ "vmap-shared", test_vmap_shared },
 	{ }
