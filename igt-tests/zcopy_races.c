@@ -492,6 +492,14 @@ static void test_export_import_churn(void)
 	/* Still one buffer, still the frontend's pages. */
 	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 1);
 	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + PAGES);
+	/* Our own dma-buf always came back as that buffer, never an import. */
+	zc_assert_eq(zc_stat("imported_objects"), base.v[2]);
+	{
+		uint32_t refs[PAGES];
+
+		zc_assert_errno(zc_to_refs(churn_fd, atomic_load(&churn_handle),
+					   refs, PAGES, 0), EINVAL);
+	}
 
 	close(churn_dmabuf);
 	close(churn_fd);
