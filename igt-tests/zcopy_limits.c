@@ -446,11 +446,66 @@ static void test_to_refs_huge(void)
 	finish();
 }
 
+/*
+ * A backend that keeps making the same mistake: each bad input gets a
+ * notice until the rate limit holds them back, and the rate limit must
+ * not turn the flood into a kernel warning later (the "N callbacks
+ * suppressed" line the kernel logs once the interval is over is at
+ * KERN_WARNING unless the driver asks otherwise).
+ */
+static int kmsg_worst_level(void)
+{
+	char rec[8192];
+	int worst = 7;
+	ssize_t n;
+
+	for (;;) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			return worst;
+		rec[n] = '\0';
+		/* Kernel records only (facility 0), not ours from userspace. */
+		if (atoi(rec) < 8 && atoi(rec) < worst &&
+		    !strstr(rec, "vblank timer overrun") &&
+		    !strstr(rec, "hrtimer: interrupt took")) {
+			worst = atoi(rec);
+			zc_info("level %d: %s", worst, strchr(rec, ';') + 1);
+		}
+	}
+}
+
+static void test_bad_input_flood(void)
+{
+	int fd, i, round;
+
+	start();
+	fd = zc_xen_open();
+	zc_assert(fd >= 0);
+	kmsg_mark();
+
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 40; i++)
+			zc_assert_errno(zc_from_refs(fd, NULL, 1, 0, 0, 1, 32,
+						     NULL), EINVAL);
+		/* Past the rate limit's interval (5 s by default). */
+		sleep(6);
+	}
+	zc_assert_errno(zc_from_refs(fd, NULL, 1, 0, 0, 1, 32, NULL), EINVAL);
+	zc_assert_f(kmsg_worst_level() > 4,
+		    "a flood of bad input led to a kernel warning");
+
+	close(fd);
+	finish();
+}
+
 static const struct zc_subtest subtests[] = {
 	{ "max-pages-param", test_max_pages_param },
 	{ "large-from-refs", test_large_from_refs },
 	{ "grant-exhaustion", test_grant_exhaustion },
 	{ "to-refs-huge", test_to_refs_huge },
+	{ "bad-input-flood", test_bad_input_flood },
 	{ }
 };
 
