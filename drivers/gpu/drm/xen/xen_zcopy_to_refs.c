@@ -150,8 +150,9 @@ void xen_zcopy_to_refs_release(struct xen_zcopy_object *zobj)
 		return;
 	}
 
-	dev_info_ratelimited(zdev->drm.dev, "domain %u still maps %u of %u granted pages, ending access later\n",
-			     zobj->otherend_id, left, zobj->num_pages);
+	xen_zcopy_ratelimited(dev_info, zdev->drm.dev,
+			      "domain %u still maps %u of %u granted pages, ending access later\n",
+			      zobj->otherend_id, left, zobj->num_pages);
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL | __GFP_NOFAIL);
 	d->attach = attach;
