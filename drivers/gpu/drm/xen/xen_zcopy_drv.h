@@ -4,6 +4,10 @@
  *
  * Locking. Where two locks meet, the order is:
  *  - dma_buf->lock (dma_buf_vmap) -> xen_zcopy_object.lock (vmap state);
+ *  - xen_zcopy_object.lock -> mmap_lock (TO_REFS writes the refs out with
+ *    the grant state held, so that a failed write takes fresh grants back
+ *    before anyone saw them; no path takes the object lock under
+ *    mmap_lock: the mmap handlers never do);
  *  - xen_zcopy_device.deferred_lock -> the exporter's dma_resv (releasing
  *    the attachment of a buffer whose grants ended late);
  *  - mmap_lock -> xen_zcopy_pv_umap.lock (the interval notifier; a
