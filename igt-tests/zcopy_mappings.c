@@ -875,6 +875,67 @@ static void test_mm_ops(void)
 	finish();
 }
 
+/*
+ * An imported buffer through our DRM node: MODE_MAP_DUMB refuses imports,
+ * but the file holding the handle may mmap the import's fake offset, and
+ * the driver hands the mapping to the exporter. The offset is found next
+ * to a FROM_REFS buffer's; without it the subtest skips.
+ */
+static void test_import_map(void)
+{
+	struct drm_mode_map_dumb m = { 0 };
+	struct zc_dumb d;
+	struct zc_buf b;
+	int vgem, dmabuf;
+	uint8_t *px, *p = NULL;
+	uint64_t off;
+	uint32_t zh;
+
+	start();
+	vgem = zc_drm_open_driver("vgem", NULL);
+	zc_require(vgem >= 0);
+	zc_assert_ok(zc_dumb_create(vgem, W, H, 32, &d));
+	px = zc_dumb_map(vgem, d.handle, d.size);
+	zc_assert(px);
+	zc_fill_pattern(px, W, H, d.pitch, SEED_B);
+	zc_assert_ok(zc_prime_export(vgem, d.handle, &dmabuf));
+
+	buf_get(&b, SEED_A);
+	zc_assert_ok(zc_prime_import(b.fd, dmabuf, &zh));
+	m.handle = zh;
+	zc_assert_errno(drmIoctl(b.fd, DRM_IOCTL_MODE_MAP_DUMB, &m), EINVAL);
+
+	/* Offsets are handed out in order: the import's follows ours. */
+	for (off = b.offset + SIZE; off <= b.offset + 4 * SIZE && !p;
+	     off += PAGE) {
+		p = mmap(NULL, d.size, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd,
+			 off);
+		if (p == MAP_FAILED)
+			p = NULL;
+	}
+	zc_require(p);
+	zc_info("import mapped at offset +%llu\n",
+		(unsigned long long)(off - PAGE - b.offset));
+	/* The exporter's pages, both ways. */
+	zc_assert_eq(zc_check_pattern(p, W, H, d.pitch, SEED_B), -1);
+	zc_fill_pattern(p, W, H, d.pitch, SEED_A);
+	zc_assert_eq(zc_check_pattern(px, W, H, d.pitch, SEED_A), -1);
+	/* Not a grant mapping of ours. */
+	zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
+
+	/* The mapping holds the exporter's buffer, not our import. */
+	zc_assert_ok(zc_gem_close(b.fd, zh));
+	zc_assert_eq(zc_stat("imported_objects"), base.v[2]);
+	zc_assert_eq(zc_check_pattern(p, W, H, d.pitch, SEED_A), -1);
+	zc_assert_ok(munmap(p, d.size));
+
+	munmap(px, d.size);
+	close(dmabuf);
+	close(vgem);
+	buf_put(&b);
+	finish();
+}
+
 /* Many mappings of one buffer at once, all live and coherent. */
 #define NMAPS	40
 
@@ -1038,6 +1099,7 @@ static const struct zc_subtest subtests[] = {
 	{ "dmabuf-and-map-dumb", test_dmabuf_and_map_dumb },
 	{ "exit-with-mappings", test_exit_with_mappings },
 	{ "mm-ops", test_mm_ops },
+	{ "import-map", test_import_map },
 	{ "many-mappings", test_many_mappings },
 	{ "vmap-shared", test_vmap_shared },
 	{ }
