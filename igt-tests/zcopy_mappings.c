@@ -290,6 +290,27 @@ static void test_munmap_part(void)
 		zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
 	}
 
+	/* Another mapping put over a part of it (MAP_FIXED) unmaps that part. */
+	p = map_drm(&b, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
+	zc_assert(p);
+	{
+		void *q = mmap(p + 2 * PAGE, PAGE, PROT_READ,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		zc_info("MAP_FIXED over page 2: %s\n",
+			q == MAP_FAILED ? strerror(errno) : "done");
+		if (q == MAP_FAILED) {
+			zc_assert_eq(zc_stat("pv_user_grants"),
+				     user_grants(PAGES));
+			check_map(&b, p);
+		} else {
+			zc_assert_eq(((uint8_t *)q)[9], 0);
+			check_pages(&b, p, 0, 2);
+		}
+	}
+	zc_assert_ok(munmap(p, SIZE));
+	zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
+
 	/* The same through the dma-buf. */
 	p = map_dmabuf(&b, SIZE, 0, PROT_READ | PROT_WRITE, MAP_SHARED);
 	zc_assert(p);
