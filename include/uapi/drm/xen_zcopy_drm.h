@@ -83,8 +83,10 @@ struct drm_xen_zcopy_dumb_from_refs {
  * @handle; -EBUSY if the buffer is already granted to another domain;
  * -EFAULT if @grefs cannot be written (grants made by this call are
  * revoked, earlier ones kept); -EIO if the exporter's pages reach this
- * device only through swiotlb bounce buffers; -ENOSPC or -ENOMEM when
- * out of grant references or memory; -EACCES for a client that is not
+ * device only through swiotlb bounce buffers; -E2BIG for a buffer larger
+ * than this domain's grant table can ever hold (or over 65535 pages);
+ * -ENOSPC or -ENOMEM when out of grant references or memory for now;
+ * -EACCES for a client that is not
  * authenticated.
  * Whether domain @otherend_id exists is not checked.
  */

@@ -28,9 +28,40 @@
 struct xen_zcopy_stats xen_zcopy_stats;
 
 unsigned int xen_zcopy_max_pages = 65536;
-module_param_named(max_pages, xen_zcopy_max_pages, uint, 0644);
+
+/*
+ * The limit sizes the per-buffer arrays FROM_REFS and imports allocate, so
+ * it is kept to what the largest geometry needs: 0 or a value near 2^32
+ * would refuse everything or let a backend ask kvcalloc() for more than
+ * INT_MAX bytes, which WARNs.
+ */
+static int xen_zcopy_max_pages_set(const char *val,
+				   const struct kernel_param *kp)
+{
+	unsigned int pages;
+	int ret;
+
+	ret = kstrtouint(val, 0, &pages);
+	if (ret)
+		return ret;
+	if (!pages || pages > XEN_ZCOPY_MAX_PAGES_LIMIT) {
+		pr_notice(XEN_ZCOPY_DRIVER_NAME ": max_pages must be 1..%lu, not %u\n",
+			  XEN_ZCOPY_MAX_PAGES_LIMIT, pages);
+		return -EINVAL;
+	}
+	WRITE_ONCE(*(unsigned int *)kp->arg, pages);
+	return 0;
+}
+
+static const struct kernel_param_ops xen_zcopy_max_pages_ops = {
+	.set = xen_zcopy_max_pages_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_pages, &xen_zcopy_max_pages_ops, &xen_zcopy_max_pages,
+		0644);
 MODULE_PARM_DESC(max_pages,
-		 "Largest buffer DUMB_FROM_REFS maps, in pages (default 65536 = 256 MiB)");
+		 "Largest buffer DUMB_FROM_REFS maps or PRIME imports, in pages (default 65536 = 256 MiB, at most 262144 = 1 GiB)");
 
 /*
  * The ioctls map another domain's memory or grant ours to it: only an

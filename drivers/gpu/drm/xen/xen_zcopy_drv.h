@@ -4,6 +4,10 @@
  *
  * Locking. Where two locks meet, the order is:
  *  - dma_buf->lock (dma_buf_vmap) -> xen_zcopy_object.lock (vmap state);
+ *  - xen_zcopy_object.lock -> mmap_lock (TO_REFS writes the refs out with
+ *    the grant state held, so that a failed write takes fresh grants back
+ *    before anyone saw them; no path takes the object lock under
+ *    mmap_lock: the mmap handlers never do);
  *  - xen_zcopy_device.deferred_lock -> the exporter's dma_resv (releasing
  *    the attachment of a buffer whose grants ended late);
  *  - mmap_lock -> xen_zcopy_pv_umap.lock (the interval notifier; a
@@ -19,6 +23,7 @@
 #include <linux/idr.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/workqueue.h>
 
@@ -32,13 +37,36 @@
 /* Largest width or height DUMB_FROM_REFS accepts. */
 #define XEN_ZCOPY_MAX_DIM	16384
 
+/* Largest max_pages: a XEN_ZCOPY_MAX_DIM square at 32 bpp, 1 GiB. */
+#define XEN_ZCOPY_MAX_PAGES_LIMIT \
+	((unsigned long)XEN_ZCOPY_MAX_DIM * XEN_ZCOPY_MAX_DIM * 4 / PAGE_SIZE)
+
+/*
+ * Rate-limited like dev_*_ratelimited(), but without their "N callbacks
+ * suppressed" line, which the kernel logs at KERN_WARNING once the
+ * interval is over: a flood of a backend's mistakes must not end in a
+ * warning.
+ */
+#define xen_zcopy_ratelimited(dev_printk_fn, dev, fmt, ...)		\
+do {									\
+	static struct ratelimit_state _rs =				\
+		RATELIMIT_STATE_INIT_FLAGS(_rs,				\
+					   DEFAULT_RATELIMIT_INTERVAL,	\
+					   DEFAULT_RATELIMIT_BURST,	\
+					   RATELIMIT_MSG_ON_RELEASE);	\
+									\
+	if (__ratelimit(&_rs))						\
+		dev_printk_fn(dev, fmt, ##__VA_ARGS__);			\
+} while (0)
+
 /*
  * Every bad input gets an errno and one rate-limited line at notice level
  * (below KERN_WARNING: a backend's mistake is not a kernel problem).
  */
 #define xen_zcopy_bad_input(drm, fmt, ...) \
-	dev_notice_ratelimited((drm)->dev, "%s[%d]: " fmt, current->comm, \
-			       task_pid_nr(current), ##__VA_ARGS__)
+	xen_zcopy_ratelimited(dev_notice, (drm)->dev, "%s[%d]: " fmt, \
+			      current->comm, task_pid_nr(current), \
+			      ##__VA_ARGS__)
 
 /**
  * struct xen_zcopy_device - the driver's DRM device

@@ -209,6 +209,7 @@ int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
 	struct xen_zcopy_device *zdev = to_xen_zcopy(drm);
 	struct drm_mode_create_dumb *dumb = &req->dumb;
 	struct xen_zcopy_object *zobj;
+	unsigned int max_pages = READ_ONCE(xen_zcopy_max_pages);
 	struct xen_zcopy_wait *wait;
 	unsigned int needed;
 	u32 handle;
@@ -221,9 +222,9 @@ int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
 				    dumb->flags);
 		return -EINVAL;
 	}
-	if (req->num_grefs > xen_zcopy_max_pages) {
+	if (req->num_grefs > max_pages) {
 		xen_zcopy_bad_input(drm, "FROM_REFS: %u refs, the limit is max_pages=%u\n",
-				    req->num_grefs, xen_zcopy_max_pages);
+				    req->num_grefs, max_pages);
 		return -E2BIG;
 	}
 	if (req->num_grefs < needed) {

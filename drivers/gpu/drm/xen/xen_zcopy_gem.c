@@ -358,7 +358,7 @@ xen_zcopy_prime_import_sg_table(struct drm_device *drm,
 	size_t size = attach->dmabuf->size;
 
 	if (!size || !PAGE_ALIGNED(size) ||
-	    size >> PAGE_SHIFT > xen_zcopy_max_pages) {
+	    size >> PAGE_SHIFT > READ_ONCE(xen_zcopy_max_pages)) {
 		xen_zcopy_bad_input(drm, "cannot import a dma-buf of %zu bytes\n",
 				    size);
 		return ERR_PTR(-EINVAL);

@@ -24,7 +24,8 @@
  *   the grants before the core zaps the entries (munmap, exit, mremap,
  *   mprotect), since Xen refuses an implicit unmap of a grant entry. The
  *   VMA is not copied on fork and cannot be split; after an mremap or
- *   mprotect it has no pages and access faults with SIGBUS.
+ *   mprotect it has no pages and access faults with SIGBUS. Clearing the
+ *   soft-dirty bits, which leaves VM_PFNMAP entries alone, keeps it.
  *
  * Auto-translated guests (arm64, x86 PVH/HVM) map the ballooned pages the
  * usual way: their page tables name guest frames, not machine frames.
@@ -284,6 +285,13 @@ static bool xen_zcopy_pv_invalidate(struct mmu_interval_notifier *mni,
 {
 	struct xen_zcopy_pv_umap *umap =
 		container_of(mni, struct xen_zcopy_pv_umap, notifier);
+
+	/*
+	 * Clearing the soft-dirty bits (/proc/PID/clear_refs) announces the
+	 * whole address space but skips VM_PFNMAP mappings: ours stay.
+	 */
+	if (range->event == MMU_NOTIFY_SOFT_DIRTY)
+		return true;
 
 	mmu_interval_set_seq(mni, cur_seq);
 	xen_zcopy_pv_umap_unmap(umap);

@@ -150,8 +150,9 @@ void xen_zcopy_to_refs_release(struct xen_zcopy_object *zobj)
 		return;
 	}
 
-	dev_info_ratelimited(zdev->drm.dev, "domain %u still maps %u of %u granted pages, ending access later\n",
-			     zobj->otherend_id, left, zobj->num_pages);
+	xen_zcopy_ratelimited(dev_info, zdev->drm.dev,
+			      "domain %u still maps %u of %u granted pages, ending access later\n",
+			      zobj->otherend_id, left, zobj->num_pages);
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL | __GFP_NOFAIL);
 	d->attach = attach;
@@ -228,10 +229,17 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 	unsigned long gfn;
 	int ret;
 
-	/* gnttab_alloc_grant_references() takes a u16 count. */
-	if (n > U16_MAX) {
-		xen_zcopy_bad_input(drm, "TO_REFS: cannot grant %u pages at once, at most %u\n",
-				    n, U16_MAX);
+	/*
+	 * gnttab_alloc_grant_references() takes a u16 count: 65536 pages
+	 * would reserve nothing and let the claims below run dry. No grant
+	 * table of ours holds that many (nor more than its maximum size)
+	 * anyway: -E2BIG says "never", -ENOSPC below says "not now".
+	 */
+	if (n > min_t(unsigned long, U16_MAX,
+		      (unsigned long)gnttab_max_grant_frames() *
+		      (XEN_PAGE_SIZE / sizeof(struct grant_entry_v1)))) {
+		xen_zcopy_bad_input(drm, "TO_REFS: %u pages are more than the grant table holds\n",
+				    n);
 		return -E2BIG;
 	}
 
