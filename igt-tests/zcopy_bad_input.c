@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "zc_drm.h"
+#include "zc_fixture.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -48,20 +49,9 @@ static void close_cleanup(void *data)
 	*fd = -1;
 }
 
-static int setup(void)
-{
-	int fd;
-
-	zc_assert_ok(zc_stats_read(&base));
-	fd = zc_xen_open();
-	zc_require(fd >= 0);
-	return fd;
-}
-
 /* Nothing leaked: a failed call must leave every counter as it was. */
 #define check_baseline() \
-	zc_assert_f(zc_stats_wait_baseline(&base, 2000) == 0, \
-		    "a failed call left something behind")
+	zc_baseline_check(&base, 2000, "a failed call left something behind")
 
 static int from_refs_raw(int fd, struct drm_xen_zcopy_dumb_from_refs *req)
 {
@@ -135,7 +125,7 @@ static void test_control(void)
 	struct drm_xen_zcopy_dumb_from_refs r;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	grant_pages(NPAGES + 1, 0, true);
 	zc_assert_ok(zc_from_refs(fd, ga.refs, NPAGES, 0, W, H, 32, &r));
 	zc_assert_eq(r.dumb.pitch, W * 4);
@@ -168,7 +158,7 @@ static void test_bad_geometry(void)
 	unsigned int i;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	grant_pages(NPAGES, 0, true);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		zc_info("%ux%u bpp %u flags 0x%x\n", bad[i].w, bad[i].h,
@@ -187,7 +177,7 @@ static void test_num_grefs(void)
 	long limit = max_pages();
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	zc_assert(limit > 0);
 	grant_pages(NPAGES, 0, true);
 	memcpy(many, ga.refs, NPAGES * sizeof(uint32_t));
@@ -234,7 +224,7 @@ static void test_invalid_refs(void)
 	static uint32_t refs[NPAGES];
 	int fd, i;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	grant_pages(32, 0, true);
 
 	/* Not refs at all. */
@@ -267,7 +257,7 @@ static void test_refs_not_ours(void)
 	uint32_t ended[NPAGES];
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 
 	/* Granted by domain 0 to another domain, not to us. */
 	zc_assert_ok(zc_gntalloc_alloc(&other, 1, NPAGES, true));
@@ -301,7 +291,7 @@ static void test_bad_domid(void)
 	unsigned int i;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	grant_pages(NPAGES, 0, true);
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
 		zc_info("domid %#llx\n", (unsigned long long)reserved[i]);
@@ -325,7 +315,7 @@ static void test_bad_pointer_from_refs(void)
 	uint8_t *two;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	grant_pages(NPAGES, 0, true);
 
 	zc_assert_errno(from_refs(fd, NULL, NPAGES, 0, W, H, 32, 0), EFAULT);
@@ -374,7 +364,7 @@ static void test_to_refs(void)
 	void *ro;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 	zc_at_exit(close_cleanup, &vgem);
@@ -456,7 +446,7 @@ static void test_to_refs_absent_domain(void)
 	uint32_t h;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 	zc_at_exit(close_cleanup, &vgem);
@@ -474,7 +464,7 @@ static void test_create_dumb_refused(void)
 	struct zc_dumb d;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	zc_assert_errno(zc_dumb_create(fd, W, H, 32, &d), EOPNOTSUPP);
 	zc_assert_errno(drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m), ENOENT);
 	/* No ioctl beyond the three of the UAPI. */
@@ -496,7 +486,7 @@ static void test_bad_arg_pointer(void)
 	struct drm_xen_zcopy_dumb_from_refs *ro;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	grant_pages(NPAGES, 0, true);
 	zc_assert_errno(ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS, NULL),
 			EFAULT);
@@ -553,7 +543,7 @@ static void test_max_pages_param(void)
 	uint32_t h;
 	int fd, dmabuf;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 	zc_at_exit(close_cleanup, &vgem);
@@ -621,7 +611,7 @@ static void test_unauthenticated(void)
 	drm_magic_t magic;
 	pid_t pid;
 
-	master = setup();
+	master = zc_baseline_open(&base);
 	/* Nobody else holds the node: the first opener is its master. */
 	zc_assert_ok(drmSetMaster(master));
 	zc_assert_ok(pipe(to_child));

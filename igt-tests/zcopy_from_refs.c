@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "zc_drm.h"
+#include "zc_fixture.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -33,32 +34,6 @@ struct zc_buf {
 };
 
 static struct zc_stats base;
-
-/* x86 PV: CPU maps of the buffer are grant maps the driver counts. */
-static int is_pv(void)
-{
-	char type[16] = "";
-	FILE *f = fopen("/sys/hypervisor/guest_type", "r");
-
-	if (f) {
-		if (!fgets(type, sizeof(type), f))
-			type[0] = '\0';
-		fclose(f);
-	}
-	return !strncmp(type, "PV", 2) && type[2] != 'H';
-}
-
-/* Every subtest leaves the driver as it found it: see finish(). */
-static void start(void)
-{
-	zc_require(zc_stats_read(&base) == 0);
-}
-
-static void finish(void)
-{
-	zc_assert_f(zc_stats_wait_baseline(&base, 3000) == 0,
-		    "driver counters not back to baseline after closing all");
-}
 
 static void buf_put(struct zc_buf *b)
 {
@@ -149,7 +124,7 @@ static void test_vkms_crc_match(void)
 	struct zc_dumb nd;
 	struct zc_buf b;
 
-	start();
+	zc_baseline_start(&base);
 	kms_get();
 	px = native_get(&nd);
 	zc_assert_eq(nd.pitch, PITCH);
@@ -167,10 +142,10 @@ static void test_vkms_crc_match(void)
 
 	/* vkms holds a vmap of our buffer while it scans it out. */
 	zc_assert_eq(zc_stat("pv_vmap_grants"),
-		     base.v[6] + (is_pv() ? PAGES : 0));
+		     base.v[6] + (zc_is_pv() ? PAGES : 0));
 	zc_kms_fini(&kms);
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static void test_vkms_crc_live(void)
@@ -179,7 +154,7 @@ static void test_vkms_crc_live(void)
 	struct zc_dumb nd;
 	struct zc_buf b;
 
-	start();
+	zc_baseline_start(&base);
 	kms_get();
 	px = native_get(&nd);
 	crc_a = native_crc(&nd, px, SEED_A);
@@ -203,7 +178,7 @@ static void test_vkms_crc_live(void)
 
 	zc_kms_fini(&kms);
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /*
@@ -221,7 +196,7 @@ static void test_vgem_import_mmap(void)
 	uint8_t *p;
 	void *vp;
 
-	start();
+	zc_baseline_start(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 
@@ -268,7 +243,7 @@ static void test_vgem_import_mmap(void)
 	zc_assert_ok(ret);
 	close(vgem);
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /* Reads and writes through @p, a CPU mapping of the buffer of @b. */
@@ -295,7 +270,7 @@ static void test_own_mmap(void)
 	struct zc_buf b;
 	uint8_t *p;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, PAGES, SEED_A);
 	zc_assert_eq(b.req.dumb.size, size);
 	user0 = zc_stat("pv_user_grants");
@@ -304,7 +279,7 @@ static void test_own_mmap(void)
 	p = zc_dumb_map(b.fd, b.req.dumb.handle, size);
 	zc_assert(p);
 	/* On x86 PV every page is a grant mapping of its own. */
-	zc_assert_eq(zc_stat("pv_user_grants"), user0 + (is_pv() ? PAGES : 0));
+	zc_assert_eq(zc_stat("pv_user_grants"), user0 + (zc_is_pv() ? PAGES : 0));
 	check_cpu_map(&b, p);
 	zc_assert_ok(munmap(p, size));
 	zc_assert_eq(zc_stat("pv_user_grants"), user0);
@@ -326,7 +301,7 @@ static void test_own_mmap(void)
 	zc_assert_ok(munmap(p, size));
 
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static void check_geometry(struct zc_gntalloc *ga, int fd, uint32_t w,
@@ -363,7 +338,7 @@ static void test_dumb_geometry(void)
 	struct zc_gntalloc ga;
 	int fd;
 
-	start();
+	zc_baseline_start(&base);
 	ga.fd = -1;
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 160, true));
 	fd = zc_xen_open();
@@ -384,7 +359,7 @@ static void test_dumb_geometry(void)
 
 	close(fd);
 	zc_gntalloc_free(&ga);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static const struct zc_subtest subtests[] = {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "zc_drm.h"
+#include "zc_fixture.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -54,19 +55,8 @@ static void sleep_ms(int ms)
 		;
 }
 
-static void setup(void)
-{
-	int fd;
-
-	zc_assert_ok(zc_stats_read(&base));
-	fd = zc_xen_open();
-	zc_require(fd >= 0);
-	close(fd);
-}
-
 #define check_baseline() \
-	zc_assert_f(zc_stats_wait_baseline(&base, 5000) == 0, \
-		    "something was not released")
+	zc_baseline_check(&base, 5000, "something was not released")
 
 static void stat_is(int i, long value)
 {
@@ -109,7 +99,7 @@ static void test_close_fd_live_export_import(void)
 	static uint32_t refs[VPAGES];
 	int fd, vgem, dmabuf, ret;
 
-	setup();
+	close(zc_baseline_open(&base));
 	ret = zc_kms_init(&kms, KW, KH);
 	zc_require(ret != -ENODEV);
 	zc_assert_ok(ret);
@@ -250,7 +240,7 @@ static void check_kill(bool scanout, bool frontend_maps)
 	int status, p[2], i;
 	pid_t pid;
 
-	setup();
+	close(zc_baseline_open(&base));
 	if (scanout) {
 		int fd = zc_drm_open_driver("vkms", NULL);
 
@@ -384,7 +374,7 @@ static void test_kill9_random(void)
 	int i, status;
 	pid_t pid;
 
-	setup();
+	close(zc_baseline_open(&base));
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 8, true));
 	zc_at_exit(gntalloc_cleanup, &ga);
 	srand(20261125);
@@ -461,7 +451,7 @@ static void unload_setup(void)
 {
 	zc_require(access("/bin/modprobe", X_OK) == 0);
 	zc_at_exit(reload, NULL);
-	setup();
+	close(zc_baseline_open(&base));
 	/* Unloading resets the counters: only test from an idle driver. */
 	zc_assert_f(!base.v[S_OBJS] && !base.v[S_IMPORTED] && !base.v[S_DEFERRED],
 		    "the driver is not idle");

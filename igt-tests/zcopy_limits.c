@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "zc_drm.h"
+#include "zc_fixture.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -25,18 +26,6 @@
 #define GNTALLOC_LIMIT	"/sys/module/xen_gntalloc/parameters/limit"
 
 static struct zc_stats base;
-
-static void start(void)
-{
-	zc_stat_wait("deferred_refs", 0, 3000);
-	zc_require(zc_stats_read(&base) == 0);
-}
-
-static void finish(void)
-{
-	zc_assert_f(zc_stats_wait_baseline(&base, 5000) == 0,
-		    "driver counters not back to baseline after closing all");
-}
 
 static long read_long(const char *path)
 {
@@ -143,7 +132,7 @@ static void test_max_pages_param(void)
 	uint32_t h;
 	int fd, vgem, dmabuf, ret;
 
-	start();
+	zc_baseline_start_drained(&base);
 	params_save();
 	zc_info("max_pages %ld\n", saved_max_pages);
 
@@ -211,7 +200,7 @@ static void test_max_pages_param(void)
 	zc_gntalloc_free(&ga);
 	params_restore(NULL);
 	zc_assert_eq(read_long(MAX_PAGES), saved_max_pages);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 /*
@@ -230,7 +219,7 @@ static void test_large_from_refs(void)
 	uint8_t *p;
 	int fd, dmabuf;
 
-	start();
+	zc_baseline_start_drained(&base);
 	params_save();
 	zc_require(mem_available_kb() > 3 * (long)(size / 1024));
 	zc_assert_ok(write_long(GNTALLOC_LIMIT, BIG_PAGES + 1024));
@@ -265,7 +254,7 @@ static void test_large_from_refs(void)
 	close(fd);
 	zc_assert_ok(zc_stat_wait("mapped_grants", base.v[1], 10000));
 	zc_gntalloc_free(&ga);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 /*
@@ -349,7 +338,7 @@ static void test_grant_exhaustion(void)
 	long granted, avail;
 	int i, ret = 0, level;
 
-	start();
+	zc_baseline_start_drained(&base);
 	ex_vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(ex_vgem >= 0);
 	zc_at_exit(ex_cleanup, NULL);
@@ -399,7 +388,7 @@ static void test_grant_exhaustion(void)
 	close(ex_fd);
 	ex_fd = -1;
 	ex_cleanup(NULL);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 /*
@@ -413,7 +402,7 @@ static void test_to_refs_huge(void)
 	struct zc_dumb d;
 	int vgem, fd, dmabuf;
 
-	start();
+	zc_baseline_start_drained(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 	zc_require(mem_available_kb() > 256 * 1024 + 40 * 1024);
@@ -443,7 +432,7 @@ static void test_to_refs_huge(void)
 	close(fd);
 	close(dmabuf);
 	close(vgem);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 /*
@@ -480,7 +469,7 @@ static void test_bad_input_flood(void)
 {
 	int fd, i, round;
 
-	start();
+	zc_baseline_start_drained(&base);
 	fd = zc_xen_open();
 	zc_assert(fd >= 0);
 	kmsg_mark();
@@ -497,7 +486,7 @@ static void test_bad_input_flood(void)
 		    "a flood of bad input led to a kernel warning");
 
 	close(fd);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 static const struct zc_subtest subtests[] = {

@@ -23,6 +23,7 @@
 #include <drm_fourcc.h>
 
 #include "zc_drm.h"
+#include "zc_fixture.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -45,34 +46,10 @@
 
 static struct zc_stats base;
 
-static int is_pv(void)
-{
-	char type[16] = "";
-	FILE *f = fopen("/sys/hypervisor/guest_type", "r");
-
-	if (f) {
-		if (!fgets(type, sizeof(type), f))
-			type[0] = '\0';
-		fclose(f);
-	}
-	return !strncmp(type, "PV", 2) && type[2] != 'H';
-}
-
 /* Grant maps a user mapping of @pages pages adds on x86 PV. */
 static long user_grants(long pages)
 {
-	return base.v[ST_USER] + (is_pv() ? pages : 0);
-}
-
-static void start(void)
-{
-	zc_require(zc_stats_read(&base) == 0);
-}
-
-static void finish(void)
-{
-	zc_assert_f(zc_stats_wait_baseline(&base, 3000) == 0,
-		    "driver counters not back to baseline after closing all");
+	return base.v[ST_USER] + (zc_is_pv() ? pages : 0);
 }
 
 /* The granted pages, the driver's buffer on them and its dma-buf. */
@@ -258,7 +235,7 @@ static void test_munmap_part(void)
 	uint8_t *p;
 	int ret;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -322,7 +299,7 @@ static void test_munmap_part(void)
 	zc_assert_ok(munmap(p, SIZE));
 
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static struct zc_buf *child_buf;
@@ -384,7 +361,7 @@ static void test_mremap(void)
 	uint8_t *p, *q, *to;
 	int sig;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 
 	p = map_drm(&b, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
@@ -423,7 +400,7 @@ static void test_mremap(void)
 	zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
 	sig = probe(q, 0);
 	zc_info("read after mremap: signal %d\n", sig);
-	if (is_pv()) {
+	if (zc_is_pv()) {
 		zc_assert_eq(sig, SIGBUS);
 		zc_assert_eq(probe(q + SIZE - 1, 1), SIGBUS);
 	} else {
@@ -431,7 +408,7 @@ static void test_mremap(void)
 	}
 	/* The same in a child, which the fault kills. */
 	child_buf = &b;
-	zc_assert_eq(run_in_child(child_mremap_read), is_pv() ? SIGBUS : 0x103);
+	zc_assert_eq(run_in_child(child_mremap_read), zc_is_pv() ? SIGBUS : 0x103);
 	zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
 
 	/* The moved mapping still holds the buffer. */
@@ -444,7 +421,7 @@ static void test_mremap(void)
 	zc_assert_eq(zc_stat("from_refs_objects"), base.v[ST_OBJECTS]);
 
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /*
@@ -457,7 +434,7 @@ static void test_mprotect(void)
 	uint8_t *p;
 	int ret;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 
 	p = map_drm(&b, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
@@ -475,14 +452,14 @@ static void test_mprotect(void)
 	check_map(&b, p);
 
 	zc_assert_ok(mprotect(p, SIZE, PROT_READ));
-	if (is_pv()) {
+	if (zc_is_pv()) {
 		zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
 		zc_assert_eq(probe(p, 0), SIGBUS);
 		zc_assert_eq(probe(p + SIZE - 1, 0), SIGBUS);
 	}
 	/* And back to writable: still nothing mapped, no grant made. */
 	zc_assert_ok(mprotect(p, SIZE, PROT_READ | PROT_WRITE));
-	if (is_pv()) {
+	if (zc_is_pv()) {
 		zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
 		zc_assert_eq(probe(p + PAGE, 1), SIGBUS);
 	}
@@ -494,7 +471,7 @@ static void test_mprotect(void)
 	zc_assert_eq(zc_stat("pv_user_grants"), user_grants(PAGES));
 	check_pages(&b, p, 0, PAGES);
 	zc_assert_ok(mprotect(p, SIZE, PROT_READ | PROT_WRITE));
-	if (is_pv()) {
+	if (zc_is_pv()) {
 		zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
 		zc_assert_eq(probe(p, 1), SIGBUS);
 	}
@@ -502,7 +479,7 @@ static void test_mprotect(void)
 
 	/* The same in a child, which the fault kills. */
 	child_buf = &b;
-	zc_assert_eq(run_in_child(child_mprotect_read), is_pv() ? SIGBUS : 0x103);
+	zc_assert_eq(run_in_child(child_mprotect_read), zc_is_pv() ? SIGBUS : 0x103);
 	zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
 
 	/* The buffer itself is unharmed: a new mapping works. */
@@ -512,7 +489,7 @@ static void test_mprotect(void)
 	zc_assert_ok(munmap(p, SIZE));
 
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /*
@@ -527,7 +504,7 @@ static void test_fork(void)
 	int status;
 	pid_t pid;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 	p = map_drm(&b, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
 	zc_assert(p);
@@ -573,7 +550,7 @@ static void test_fork(void)
 	zc_assert_ok(munmap(p, SIZE));
 	zc_assert_ok(munmap(q, SIZE));
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /* mmap of the dma-buf at an offset into the buffer, of any length. */
@@ -587,7 +564,7 @@ static void test_mmap_offset(void)
 	unsigned int i;
 	uint8_t *p;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint32_t first = cases[i][0], n = cases[i][1];
@@ -610,7 +587,7 @@ static void test_mmap_offset(void)
 	zc_assert(p == MAP_FAILED);
 
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /* Mappings that reach beyond the buffer are refused with EINVAL. */
@@ -619,7 +596,7 @@ static void test_mmap_beyond(void)
 	struct zc_buf b;
 	void *p;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 
 	errno = 0;
@@ -642,7 +619,7 @@ static void test_mmap_beyond(void)
 
 	zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /*
@@ -654,7 +631,7 @@ static void test_private(void)
 	struct zc_buf b;
 	uint8_t *p;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 
 	errno = 0;
@@ -675,7 +652,7 @@ static void test_private(void)
 	zc_assert_ok(munmap(p, SIZE));
 
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /* A read-only mapping: reads work, a write faults with SIGSEGV. */
@@ -684,7 +661,7 @@ static void test_readonly_write(void)
 	struct zc_buf b;
 	uint8_t *p, *q;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 
 	p = map_drm(&b, SIZE, PROT_READ, MAP_SHARED);
@@ -704,7 +681,7 @@ static void test_readonly_write(void)
 	zc_assert_ok(munmap(p, SIZE));
 	zc_assert_ok(munmap(q, SIZE));
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /* The two ways to map, each with its own fake offset and file. */
@@ -713,7 +690,7 @@ static void test_dmabuf_and_map_dumb(void)
 	struct zc_buf b, c;
 	uint8_t *p, *q, *r;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 	buf_get(&c, SEED_B);
 	/* Distinct objects, distinct offsets. */
@@ -753,7 +730,7 @@ static void test_dmabuf_and_map_dumb(void)
 	zc_assert_ok(munmap(r, SIZE));
 	buf_put(&c);
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /*
@@ -767,7 +744,7 @@ static void test_exit_with_mappings(void)
 	uint8_t expect;
 	pid_t pid;
 
-	start();
+	zc_baseline_start(&base);
 	ga.fd = -1;
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, PAGES, true));
 	zc_fill_pattern(ga.map, W, H, PITCH, SEED_A);
@@ -819,7 +796,7 @@ static void test_exit_with_mappings(void)
 	}
 
 	zc_gntalloc_free(&ga);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /*
@@ -834,7 +811,7 @@ static void test_mm_ops(void)
 	struct zc_buf b;
 	uint8_t *p, buf[64];
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 	p = map_drm(&b, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
 	zc_assert(p);
@@ -893,7 +870,7 @@ static void test_mm_ops(void)
 	zc_assert_eq(zc_stat("pv_user_grants"), user_grants(PAGES));
 	zc_assert_ok(munmap(p, SIZE));
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /*
@@ -912,7 +889,7 @@ static void test_import_map(void)
 	uint64_t off;
 	uint32_t zh;
 
-	start();
+	zc_baseline_start(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 	zc_assert_ok(zc_dumb_create(vgem, W, H, 32, &d));
@@ -954,7 +931,7 @@ static void test_import_map(void)
 	close(dmabuf);
 	close(vgem);
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /* Many mappings of one buffer at once, all live and coherent. */
@@ -966,7 +943,7 @@ static void test_many_mappings(void)
 	struct zc_buf b;
 	int i, j;
 
-	start();
+	zc_baseline_start(&base);
 	buf_get(&b, SEED_A);
 
 	for (i = 0; i < NMAPS; i++) {
@@ -1004,7 +981,7 @@ static void test_many_mappings(void)
 	zc_assert_eq(zc_stat("from_refs_objects"), base.v[ST_OBJECTS] + 1);
 	for (i = 1; i < NMAPS; i += 2)
 		zc_assert_ok(munmap(p[i], SIZE));
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 /* vmap: vkms scanning out our buffer through two imports at once. */
@@ -1037,7 +1014,7 @@ static void test_vmap_shared(void)
 	uint32_t *npx;
 	int ret, vkms2;
 
-	start();
+	zc_baseline_start(&base);
 	ret = zc_kms_init(&kms, KW, KH);
 	zc_require(ret != -ENODEV);
 	zc_assert_ok(ret);
@@ -1074,7 +1051,7 @@ static void test_vmap_shared(void)
 	zc_assert_eq(crc, crc_a);
 	/* One kernel mapping of our pages, however many importers. */
 	zc_assert_eq(zc_stat("pv_vmap_grants"),
-		     base.v[ST_VMAP] + (is_pv() ? KPAGES : 0));
+		     base.v[ST_VMAP] + (zc_is_pv() ? KPAGES : 0));
 
 	/* Flip to the other import: both are mapped during the commit. */
 	zc_assert_ok(drmModeSetCrtc(kms.fd, kms.crtc_id, fb2, 0, 0, &kms.conn_id,
@@ -1082,7 +1059,7 @@ static void test_vmap_shared(void)
 	zc_assert_ok(zc_crc_current(&kms, &crc));
 	zc_assert_eq(crc, crc_a);
 	zc_assert_eq(zc_stat("pv_vmap_grants"),
-		     base.v[ST_VMAP] + (is_pv() ? KPAGES : 0));
+		     base.v[ST_VMAP] + (zc_is_pv() ? KPAGES : 0));
 
 	/* And a CPU mapping of our own on top. */
 	{
@@ -1105,7 +1082,7 @@ static void test_vmap_shared(void)
 
 	zc_kms_fini(&kms);
 	buf_put(&b);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static const struct zc_subtest subtests[] = {

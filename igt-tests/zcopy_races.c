@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "zc_drm.h"
+#include "zc_fixture.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -27,18 +28,6 @@
 #define ST_GRANTED	3
 
 static struct zc_stats base;
-
-static void start(void)
-{
-	zc_stat_wait("deferred_refs", 0, 3000);
-	zc_require(zc_stats_read(&base) == 0);
-}
-
-static void finish(void)
-{
-	zc_assert_f(zc_stats_wait_baseline(&base, 5000) == 0,
-		    "driver counters not back to baseline after closing all");
-}
 
 static struct zc_gntalloc ga;
 
@@ -181,7 +170,7 @@ static void test_mixed_ioctls(void)
 	pthread_t t[THREADS];
 	int i;
 
-	start();
+	zc_baseline_start_drained(&base);
 	ga_get();
 	mixed_fd = zc_xen_open();
 	zc_assert(mixed_fd >= 0);
@@ -199,7 +188,7 @@ static void test_mixed_ioctls(void)
 	/* The survivors go with the file. */
 	close(mixed_fd);
 	zc_gntalloc_free(&ga);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 /*
@@ -232,7 +221,7 @@ static void test_wait_free_vs_close(void)
 	pthread_t t;
 	int fd, dmabuf, i;
 
-	start();
+	zc_baseline_start_drained(&base);
 	ga_get();
 	fd = zc_xen_open();
 	zc_assert(fd >= 0);
@@ -262,7 +251,7 @@ static void test_wait_free_vs_close(void)
 
 	close(fd);
 	zc_gntalloc_free(&ga);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 /*
@@ -278,7 +267,7 @@ static void test_close_fd_in_wait_free(void)
 	pthread_t t;
 	int fd, round;
 
-	start();
+	zc_baseline_start_drained(&base);
 	ga_get();
 
 	for (round = 0; round < 3; round++) {
@@ -329,7 +318,7 @@ static void test_close_fd_in_wait_free(void)
 	}
 
 	zc_gntalloc_free(&ga);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 /*
@@ -363,7 +352,7 @@ static void test_to_refs_same_handle(void)
 	uint32_t zh, n, k;
 	pthread_t t[2];
 
-	start();
+	zc_baseline_start_drained(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 	fd = zc_xen_open();
@@ -401,7 +390,7 @@ static void test_to_refs_same_handle(void)
 
 	close(fd);
 	close(vgem);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 /*
@@ -475,7 +464,7 @@ static void test_export_import_churn(void)
 	pthread_t t[4];
 	int i;
 
-	start();
+	zc_baseline_start_drained(&base);
 	ga_get();
 	churn_fd = zc_xen_open();
 	zc_assert(churn_fd >= 0);
@@ -504,7 +493,7 @@ static void test_export_import_churn(void)
 	close(churn_dmabuf);
 	close(churn_fd);
 	zc_gntalloc_free(&ga);
-	finish();
+	zc_baseline_finish(&base, 5000);
 }
 
 static const struct zc_subtest subtests[] = {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "zc_drm.h"
+#include "zc_fixture.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -29,19 +30,6 @@ static struct zc_stats base;
 #define ST_IMPORTED	2
 #define ST_GRANTED	3
 #define ST_DEFERRED	4
-
-static void start(void)
-{
-	/* A grant an earlier failure left mapped may still be ending. */
-	zc_stat_wait("deferred_refs", 0, 3000);
-	zc_require(zc_stats_read(&base) == 0);
-}
-
-static void finish(void)
-{
-	zc_assert_f(zc_stats_wait_baseline(&base, 3000) == 0,
-		    "driver counters not back to baseline after closing all");
-}
 
 /*
  * An exporter's dumb buffer, its CPU mapping, its dma-buf and our import
@@ -146,7 +134,7 @@ static void test_vkms_buffer(void)
 	struct zc_exp e;
 	int ret;
 
-	start();
+	zc_baseline_start_drained(&base);
 	ret = zc_kms_init(&kms, W, H);
 	zc_require(ret != -ENODEV);
 	zc_assert_ok(ret);
@@ -182,7 +170,7 @@ static void test_vkms_buffer(void)
 
 	zc_kms_fini(&kms);
 	exp_put(&e);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static void test_vgem_buffer(void)
@@ -190,7 +178,7 @@ static void test_vgem_buffer(void)
 	struct zc_exp e;
 	int vgem;
 
-	start();
+	zc_baseline_start_drained(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 
@@ -201,14 +189,14 @@ static void test_vgem_buffer(void)
 	/* A buffer whose size is not a whole number of rows. */
 	exp_put(&e);
 	zc_assert_ok(zc_gem_close(vgem, e.d.handle));
-	finish();
+	zc_baseline_finish(&base, 3000);
 	exp_get(&e, vgem, 333, 77);
 	exp_map(&e);
 	check_both_ways(&e, 333, 77);
 
 	exp_put(&e);
 	close(vgem);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static void test_same_refs_twice(void)
@@ -218,7 +206,7 @@ static void test_same_refs_twice(void)
 	uint32_t i;
 	int vgem;
 
-	start();
+	zc_baseline_start_drained(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 
@@ -257,7 +245,7 @@ static void test_same_refs_twice(void)
 	free(again);
 	exp_put(&e);
 	close(vgem);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static void test_grants_end_on_free(void)
@@ -267,7 +255,7 @@ static void test_grants_end_on_free(void)
 	long off;
 	int vgem;
 
-	start();
+	zc_baseline_start_drained(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 
@@ -279,7 +267,7 @@ static void test_grants_end_on_free(void)
 	zc_assert_eq(zc_stat("deferred_refs"), base.v[ST_DEFERRED]);
 	exp_put(&e);
 	zc_assert_ok(zc_gem_close(vgem, e.d.handle));
-	finish();
+	zc_baseline_finish(&base, 3000);
 
 	/*
 	 * The frontend still maps one page when the buffer is freed, and the
@@ -316,7 +304,7 @@ static void test_grants_end_on_free(void)
 	zc_assert_ok(zc_stat_wait("granted_refs", base.v[ST_GRANTED], 3000));
 	exp_put(&e);
 	close(vgem);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 #define BALLOON	"/sys/devices/system/xen_memory/xen_memory0/"
@@ -384,7 +372,7 @@ static void test_after_balloon(void)
 	long tlb_used;
 	int vgem, vkms, i;
 
-	start();
+	zc_baseline_start_drained(&base);
 	balloon_target = read_long(BALLOON "target_kb");
 	zc_require(balloon_target > 0 && access(BALLOON "target_kb", W_OK) == 0);
 	vgem = zc_drm_open_driver("vgem", NULL);
@@ -410,7 +398,7 @@ static void test_after_balloon(void)
 		exp_put(&e[i]);
 	close(vkms);
 	close(vgem);
-	finish();
+	zc_baseline_finish(&base, 3000);
 }
 
 static const struct zc_subtest subtests[] = {

@@ -23,6 +23,7 @@
 #include <drm_fourcc.h>
 
 #include "zc_drm.h"
+#include "zc_fixture.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -58,22 +59,9 @@ static void close_cleanup(void *data)
 	*fd = -1;
 }
 
-/* Reads the baseline; every subtest ends with the counters back at it. */
-static int setup(void)
-{
-	int fd;
-
-	zc_assert_ok(zc_stats_read(&base));
-	fd = zc_xen_open();
-	zc_require(fd >= 0);
-	return fd;
-}
-
-static void check_baseline(void)
-{
-	zc_assert_f(zc_stats_wait_baseline(&base, 5000) == 0,
-		    "driver counters did not return to the baseline");
-}
+/* Every subtest ends with the counters back at the baseline it read. */
+#define check_baseline() zc_baseline_check(&base, 5000, \
+	"driver counters did not return to the baseline")
 
 /* A frontend grants @pages pages to us and the backend maps them. */
 static void buf_create(struct buf *b, int fd, uint32_t pages)
@@ -202,7 +190,7 @@ static void test_handle_then_fd(void)
 	static struct buf b;
 	int fd, dmabuf;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	buf_create(&b, fd, 4);
 	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
@@ -231,7 +219,7 @@ static void test_fd_then_handle(void)
 	int fd, dmabuf;
 	uint8_t *px;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	buf_create(&b, fd, 4);
 	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
 	/* A CPU mapping of the dma-buf holds the buffer too. */
@@ -265,7 +253,7 @@ static void test_handle_last(void)
 	static struct buf b;
 	int fd, dmabuf;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	buf_create(&b, fd, 2);
 	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
 	close(dmabuf);
@@ -291,7 +279,7 @@ static void test_importer_vgem_last(void)
 	static int vgem;
 	int fd, dmabuf;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 	zc_at_exit(close_cleanup, &vgem);
@@ -331,7 +319,7 @@ static void test_importer_vkms_last(void)
 	uint32_t fb;
 	int fd, dmabuf, ret;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	ret = zc_kms_init(&kms, 640, 480);
 	zc_require(ret != -ENODEV);
 	zc_assert_ok(ret);
@@ -375,7 +363,7 @@ static void test_timeout(void)
 	unsigned int i;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	buf_create(&b, fd, 1);
 	for (i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
 		t0 = now_ms();
@@ -400,7 +388,7 @@ static void test_enoent(void)
 	static struct buf b;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	zc_assert_errno(zc_wait_free(fd, 0, 0), ENOENT);
 	zc_assert_errno(zc_wait_free(fd, 0, LONG_WAIT_MS), ENOENT);
 	zc_assert_errno(zc_wait_free(fd, 0x7fffffff, 10), ENOENT);
@@ -430,7 +418,7 @@ static void test_stale_handle(void)
 	uint32_t old;
 	int fd, i, j;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 1, true));
 	zc_at_exit(gntalloc_cleanup, &ga);
 
@@ -475,7 +463,7 @@ static void test_several_waiters(void)
 	static struct buf b;
 	int fd, i, dmabuf;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	buf_create(&b, fd, 2);
 	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
@@ -519,7 +507,7 @@ static void check_signal(int sa_flags)
 	static struct buf b;
 	int fd, i;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	sigemptyset(&sa.sa_mask);
 	zc_assert_ok(sigaction(SIGUSR1, &sa, NULL));
 	buf_create(&b, fd, 1);
@@ -566,7 +554,7 @@ static void test_other_file(void)
 	static struct buf b;
 	int fd, fd2, dmabuf;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	fd2 = zc_xen_open();
 	zc_assert(fd2 >= 0);
 	buf_create(&b, fd, 2);
@@ -605,7 +593,7 @@ static void test_child_process_waits(void)
 	char c;
 	pid_t pid;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	buf_create(&b, fd, 3);
 	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
@@ -650,7 +638,7 @@ static void test_grants_unmapped_on_return(void)
 	uint8_t *px, *px2;
 	int fd, dmabuf;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	/* Many pages: unmapping them takes a while, a late unmap shows. */
 	buf_create(&b, fd, BIG);
 	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
@@ -690,7 +678,7 @@ static void test_close_while_waiting(void)
 	static struct buf b;
 	int fd;
 
-	fd = setup();
+	fd = zc_baseline_open(&base);
 	buf_create(&b, fd, 2);
 	waiter_start_ms(&w, fd, b.req.wait_handle, &released, 1500);
 	waiter_still_blocked(&w);

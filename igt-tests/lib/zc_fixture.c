@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shared subtest fixtures (see zc_fixture.h).
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "zc_fixture.h"
+
+void zc_baseline_start(struct zc_stats *base)
+{
+	zc_require(zc_stats_read(base) == 0);
+}
+
+void zc_baseline_start_drained(struct zc_stats *base)
+{
+	zc_stat_wait("deferred_refs", 0, 3000);
+	zc_baseline_start(base);
+}
+
+int zc_baseline_open(struct zc_stats *base)
+{
+	int fd;
+
+	zc_assert_ok(zc_stats_read(base));
+	fd = zc_xen_open();
+	zc_require(fd >= 0);
+	return fd;
+}
+
+bool zc_is_pv(void)
+{
+	char type[16] = "";
+	FILE *f = fopen("/sys/hypervisor/guest_type", "r");
+
+	if (f) {
+		if (!fgets(type, sizeof(type), f))
+			type[0] = '\0';
+		fclose(f);
+	}
+	return !strncmp(type, "PV", 2) && type[2] != 'H';
+}

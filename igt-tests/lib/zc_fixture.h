@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Fixtures the test binaries share: the driver's counter baseline every
+ * subtest must return to, and what the counters mean on x86 PV.
+ */
+#ifndef ZC_FIXTURE_H
+#define ZC_FIXTURE_H
+
+#include <stdbool.h>
+
+#include "zc_igt.h"
+#include "zc_xen.h"
+
+/* Reads the counters into @base; skips the subtest if they are unreadable. */
+void zc_baseline_start(struct zc_stats *base);
+/*
+ * zc_baseline_start() after waiting up to 3 s for deferred_refs to drain:
+ * a grant an earlier failed subtest left mapped may still be ending.
+ */
+void zc_baseline_start_drained(struct zc_stats *base);
+/*
+ * Reads the counters into @base (failing the subtest if it cannot) and
+ * opens the driver (skipping if it is absent); returns the fd.
+ */
+int zc_baseline_open(struct zc_stats *base);
+
+/*
+ * Fails the subtest, at the caller's line, with @why unless every counter
+ * is back at @base within @ms.
+ */
+#define zc_baseline_check(base, ms, why) \
+	zc_assert_f(zc_stats_wait_baseline(base, ms) == 0, why)
+/* The usual end of a subtest: everything it made is closed by now. */
+#define zc_baseline_finish(base, ms) zc_baseline_check(base, ms, \
+	"driver counters not back to baseline after closing all")
+
+/*
+ * x86 PV (not PVH): CPU maps of a buffer are grant maps the driver counts
+ * (pv_vmap_grants, pv_user_grants).
+ */
+bool zc_is_pv(void);
+
+#endif /* ZC_FIXTURE_H */
