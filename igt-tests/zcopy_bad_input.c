@@ -35,20 +35,6 @@
 
 static struct zc_stats base;
 
-static void gntalloc_cleanup(void *data)
-{
-	zc_gntalloc_free(data);
-}
-
-static void close_cleanup(void *data)
-{
-	int *fd = data;
-
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* Nothing leaked: a failed call must leave every counter as it was. */
 #define check_baseline() \
 	zc_baseline_check(&base, 2000, "a failed call left something behind")
@@ -116,7 +102,7 @@ static struct zc_gntalloc ga;
 static void grant_pages(uint32_t n, uint16_t to, bool writable)
 {
 	zc_assert_ok(zc_gntalloc_alloc(&ga, to, n, writable));
-	zc_at_exit(gntalloc_cleanup, &ga);
+	zc_at_exit(zc_gntalloc_cleanup, &ga);
 }
 
 /* The positive control: the refs and geometry used below are good. */
@@ -367,7 +353,7 @@ static void test_to_refs(void)
 	fd = zc_baseline_open(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
-	zc_at_exit(close_cleanup, &vgem);
+	zc_at_exit(zc_close_cleanup, &vgem);
 	orig = base;
 	h = import_vgem(fd, vgem, NPAGES);
 	/* The import is the new baseline of this subtest. */
@@ -449,7 +435,7 @@ static void test_to_refs_absent_domain(void)
 	fd = zc_baseline_open(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
-	zc_at_exit(close_cleanup, &vgem);
+	zc_at_exit(zc_close_cleanup, &vgem);
 	h = import_vgem(fd, vgem, NPAGES);
 	zc_assert_ok(to_refs_raw(fd, h, refs, NPAGES, DOMID_ABSENT));
 	zc_assert_eq(zc_stat("granted_refs"), base.v[3] + NPAGES);
@@ -546,7 +532,7 @@ static void test_max_pages_param(void)
 	fd = zc_baseline_open(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
-	zc_at_exit(close_cleanup, &vgem);
+	zc_at_exit(zc_close_cleanup, &vgem);
 	grant_pages(NPAGES, 0, true);
 	snprintf(saved_max, sizeof(saved_max), "%ld", max_pages());
 	zc_at_exit(restore_max_pages, NULL);

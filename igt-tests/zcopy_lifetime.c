@@ -37,11 +37,6 @@ static struct zc_stats base;
 static struct zc_gntalloc ga;
 static struct zc_kms kms;
 
-static void gntalloc_cleanup(void *data)
-{
-	zc_gntalloc_free(data);
-}
-
 static void kms_cleanup(void *data)
 {
 	zc_kms_fini(data);
@@ -110,7 +105,7 @@ static void test_close_fd_live_export_import(void)
 	zc_assert(fd >= 0);
 
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, KPAGES, true));
-	zc_at_exit(gntalloc_cleanup, &ga);
+	zc_at_exit(zc_gntalloc_cleanup, &ga);
 	zc_fill_pattern(ga.map, KW, KH, KW * 4, 1);
 	zc_assert_ok(zc_from_refs(fd, ga.refs, KPAGES, 0, KW, KH, 32, &r));
 
@@ -248,7 +243,7 @@ static void check_kill(bool scanout, bool frontend_maps)
 		close(fd);
 	}
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, KPAGES, true));
-	zc_at_exit(gntalloc_cleanup, &ga);
+	zc_at_exit(zc_gntalloc_cleanup, &ga);
 	zc_fill_pattern(ga.map, KW, KH, KW * 4, 3);
 	zc_assert_ok(pipe(p));
 
@@ -376,7 +371,7 @@ static void test_kill9_random(void)
 
 	close(zc_baseline_open(&base));
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 8, true));
-	zc_at_exit(gntalloc_cleanup, &ga);
+	zc_at_exit(zc_gntalloc_cleanup, &ga);
 	srand(20261125);
 
 	for (i = 0; i < 40; i++) {
@@ -466,7 +461,7 @@ static void test_unload_busy_dmabuf(void)
 	unload_setup();
 	fd = zc_xen_open();
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 2, true));
-	zc_at_exit(gntalloc_cleanup, &ga);
+	zc_at_exit(zc_gntalloc_cleanup, &ga);
 	zc_assert_ok(zc_from_refs(fd, ga.refs, 2, 0, 64, 32, 32, &r));
 	zc_assert_ok(zc_prime_export(fd, r.dumb.handle, &dmabuf));
 	close(fd);

@@ -45,20 +45,6 @@ struct buf {
 	struct drm_xen_zcopy_dumb_from_refs req;
 };
 
-static void gntalloc_cleanup(void *data)
-{
-	zc_gntalloc_free(data);
-}
-
-static void close_cleanup(void *data)
-{
-	int *fd = data;
-
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* Every subtest ends with the counters back at the baseline it read. */
 #define check_baseline() zc_baseline_check(&base, 5000, \
 	"driver counters did not return to the baseline")
@@ -69,7 +55,7 @@ static void buf_create(struct buf *b, int fd, uint32_t pages)
 	memset(b, 0, sizeof(*b));
 	b->fd = fd;
 	zc_assert_ok(zc_gntalloc_alloc(&b->ga, 0, pages, true));
-	zc_at_exit(gntalloc_cleanup, &b->ga);
+	zc_at_exit(zc_gntalloc_cleanup, &b->ga);
 	zc_assert_ok(zc_from_refs(fd, b->ga.refs, pages, 0, W,
 				  pages * ROWS_PER_PAGE, 32, &b->req));
 	zc_assert(b->req.wait_handle != 0);
@@ -282,7 +268,7 @@ static void test_importer_vgem_last(void)
 	fd = zc_baseline_open(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
-	zc_at_exit(close_cleanup, &vgem);
+	zc_at_exit(zc_close_cleanup, &vgem);
 	buf_create(&b, fd, 4);
 
 	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
@@ -328,7 +314,7 @@ static void test_importer_vkms_last(void)
 	/* 640x480 XRGB8888 = 300 pages. */
 	memset(&b, 0, sizeof(b));
 	zc_assert_ok(zc_gntalloc_alloc(&b.ga, 0, 300, true));
-	zc_at_exit(gntalloc_cleanup, &b.ga);
+	zc_at_exit(zc_gntalloc_cleanup, &b.ga);
 	zc_assert_ok(zc_from_refs(fd, b.ga.refs, 300, 0, 640, 480, 32, &b.req));
 
 	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
@@ -420,7 +406,7 @@ static void test_stale_handle(void)
 
 	fd = zc_baseline_open(&base);
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 1, true));
-	zc_at_exit(gntalloc_cleanup, &ga);
+	zc_at_exit(zc_gntalloc_cleanup, &ga);
 
 	zc_assert_ok(zc_from_refs(fd, ga.refs, 1, 0, W, ROWS_PER_PAGE, 32, &r));
 	old = r.wait_handle;

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zc_fixture.h"
 
@@ -40,4 +41,18 @@ bool zc_is_pv(void)
 		fclose(f);
 	}
 	return !strncmp(type, "PV", 2) && type[2] != 'H';
+}
+
+void zc_close_cleanup(void *fdp)
+{
+	int *fd = fdp;
+
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void zc_gntalloc_cleanup(void *ga)
+{
+	zc_gntalloc_free(ga);
 }

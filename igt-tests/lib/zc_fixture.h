@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
 
@@ -39,5 +40,11 @@ int zc_baseline_open(struct zc_stats *base);
  * (pv_vmap_grants, pv_user_grants).
  */
 bool zc_is_pv(void);
+
+/* zc_at_exit() callbacks. */
+/* Closes the fd *@fdp (an int *) if it is open and marks it closed. */
+void zc_close_cleanup(void *fdp);
+/* zc_gntalloc_free() of @ga (a struct zc_gntalloc *). */
+void zc_gntalloc_cleanup(void *ga);
 
 #endif /* ZC_FIXTURE_H */
