@@ -71,31 +71,6 @@ static void buf_get(struct zc_buf *b, uint32_t pages, uint32_t seed)
 
 static struct zc_kms kms;
 
-static void kms_cleanup(void *data)
-{
-	zc_kms_fini(data);
-}
-
-static void kms_get(void)
-{
-	int ret = zc_kms_init(&kms, W, H);
-
-	zc_require(ret != -ENODEV);
-	zc_assert_ok(ret);
-	zc_at_exit(kms_cleanup, &kms);
-}
-
-/* A native vkms dumb buffer to compare CRCs with. */
-static uint32_t *native_get(struct zc_dumb *d)
-{
-	uint32_t *px;
-
-	zc_assert_ok(zc_dumb_create(kms.fd, W, H, 32, d));
-	px = zc_dumb_map(kms.fd, d->handle, d->size);
-	zc_assert(px);
-	return px;
-}
-
 /* The CRC of the native buffer showing pattern @seed. */
 static uint32_t native_crc(struct zc_dumb *d, uint32_t *px, uint32_t seed)
 {
@@ -125,8 +100,8 @@ static void test_vkms_crc_match(void)
 	struct zc_buf b;
 
 	zc_baseline_start(&base);
-	kms_get();
-	px = native_get(&nd);
+	zc_kms_get(&kms, W, H);
+	px = zc_kms_native(&kms, W, H, &nd);
 	zc_assert_eq(nd.pitch, PITCH);
 	crc_a = native_crc(&nd, px, SEED_A);
 	crc_b = native_crc(&nd, px, SEED_B);
@@ -155,8 +130,8 @@ static void test_vkms_crc_live(void)
 	struct zc_buf b;
 
 	zc_baseline_start(&base);
-	kms_get();
-	px = native_get(&nd);
+	zc_kms_get(&kms, W, H);
+	px = zc_kms_native(&kms, W, H, &nd);
 	crc_a = native_crc(&nd, px, SEED_A);
 	crc_b = native_crc(&nd, px, SEED_B);
 	zc_assert_neq(crc_a, crc_b);

@@ -37,11 +37,6 @@ static struct zc_stats base;
 static struct zc_gntalloc ga;
 static struct zc_kms kms;
 
-static void kms_cleanup(void *data)
-{
-	zc_kms_fini(data);
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -92,13 +87,10 @@ static void test_close_fd_live_export_import(void)
 	struct drm_xen_zcopy_dumb_from_refs r;
 	uint32_t kh, vh, ih, crc1, crc2, crc;
 	static uint32_t refs[VPAGES];
-	int fd, vgem, dmabuf, ret;
+	int fd, vgem, dmabuf;
 
 	close(zc_baseline_open(&base));
-	ret = zc_kms_init(&kms, KW, KH);
-	zc_require(ret != -ENODEV);
-	zc_assert_ok(ret);
-	zc_at_exit(kms_cleanup, &kms);
+	zc_kms_get(&kms, KW, KH);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 	fd = zc_xen_open();

@@ -991,11 +991,6 @@ static void test_many_mappings(void)
 
 static struct zc_kms kms;
 
-static void kms_cleanup(void *data)
-{
-	zc_kms_fini(data);
-}
-
 static uint32_t add_fb(uint32_t handle)
 {
 	uint32_t handles[4] = { handle }, pitches[4] = { KW * 4 };
@@ -1012,18 +1007,13 @@ static void test_vmap_shared(void)
 	struct zc_dumb nd;
 	struct zc_buf b;
 	uint32_t *npx;
-	int ret, vkms2;
+	int vkms2;
 
 	zc_baseline_start(&base);
-	ret = zc_kms_init(&kms, KW, KH);
-	zc_require(ret != -ENODEV);
-	zc_assert_ok(ret);
-	zc_at_exit(kms_cleanup, &kms);
+	zc_kms_get(&kms, KW, KH);
 
 	/* The reference CRC from a native buffer. */
-	zc_assert_ok(zc_dumb_create(kms.fd, KW, KH, 32, &nd));
-	npx = zc_dumb_map(kms.fd, nd.handle, nd.size);
-	zc_assert(npx);
+	npx = zc_kms_native(&kms, KW, KH, &nd);
 	zc_fill_pattern(npx, KW, KH, nd.pitch, SEED_A);
 	zc_assert_ok(zc_kms_show(&kms, nd.handle, nd.pitch));
 	zc_assert_ok(zc_crc_current(&kms, &crc_a));

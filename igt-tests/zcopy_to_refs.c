@@ -122,28 +122,17 @@ static void check_both_ways(struct zc_exp *e, uint32_t w, uint32_t h)
 
 static struct zc_kms kms;
 
-static void kms_cleanup(void *data)
-{
-	zc_kms_fini(data);
-}
-
 static void test_vkms_buffer(void)
 {
 	uint32_t crc_a, crc_b, crc, *npx;
 	struct zc_dumb nd;
 	struct zc_exp e;
-	int ret;
 
 	zc_baseline_start_drained(&base);
-	ret = zc_kms_init(&kms, W, H);
-	zc_require(ret != -ENODEV);
-	zc_assert_ok(ret);
-	zc_at_exit(kms_cleanup, &kms);
+	zc_kms_get(&kms, W, H);
 
 	/* References: a native buffer the CPU fills. */
-	zc_assert_ok(zc_dumb_create(kms.fd, W, H, 32, &nd));
-	npx = zc_dumb_map(kms.fd, nd.handle, nd.size);
-	zc_assert(npx);
+	npx = zc_kms_native(&kms, W, H, &nd);
 	zc_fill_pattern(npx, W, H, nd.pitch, SEED_A);
 	zc_assert_ok(zc_kms_show(&kms, nd.handle, nd.pitch));
 	zc_assert_ok(zc_crc_current(&kms, &crc_a));

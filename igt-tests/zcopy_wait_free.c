@@ -289,11 +289,6 @@ static void test_importer_vgem_last(void)
 	check_baseline();
 }
 
-static void kms_cleanup(void *data)
-{
-	zc_kms_fini(data);
-}
-
 /* (c) vkms imported it and holds it in a framebuffer, the last holder. */
 static void test_importer_vkms_last(void)
 {
@@ -303,13 +298,10 @@ static void test_importer_vkms_last(void)
 	struct waiter w;
 	static struct buf b;
 	uint32_t fb;
-	int fd, dmabuf, ret;
+	int fd, dmabuf;
 
 	fd = zc_baseline_open(&base);
-	ret = zc_kms_init(&kms, 640, 480);
-	zc_require(ret != -ENODEV);
-	zc_assert_ok(ret);
-	zc_at_exit(kms_cleanup, &kms);
+	zc_kms_get(&kms, 640, 480);
 
 	/* 640x480 XRGB8888 = 300 pages. */
 	memset(&b, 0, sizeof(b));

@@ -3,6 +3,7 @@
  * Shared subtest fixtures (see zc_fixture.h).
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,4 +56,29 @@ void zc_close_cleanup(void *fdp)
 void zc_gntalloc_cleanup(void *ga)
 {
 	zc_gntalloc_free(ga);
+}
+
+void zc_kms_cleanup(void *kms)
+{
+	zc_kms_fini(kms);
+}
+
+void zc_kms_get(struct zc_kms *k, uint32_t w, uint32_t h)
+{
+	int ret = zc_kms_init(k, w, h);
+
+	zc_require(ret != -ENODEV);
+	zc_assert_ok(ret);
+	zc_at_exit(zc_kms_cleanup, k);
+}
+
+uint32_t *zc_kms_native(struct zc_kms *k, uint32_t w, uint32_t h,
+			struct zc_dumb *d)
+{
+	uint32_t *px;
+
+	zc_assert_ok(zc_dumb_create(k->fd, w, h, 32, d));
+	px = zc_dumb_map(k->fd, d->handle, d->size);
+	zc_assert(px);
+	return px;
 }

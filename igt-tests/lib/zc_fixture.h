@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "zc_drm.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -46,5 +47,19 @@ bool zc_is_pv(void);
 void zc_close_cleanup(void *fdp);
 /* zc_gntalloc_free() of @ga (a struct zc_gntalloc *). */
 void zc_gntalloc_cleanup(void *ga);
+/* zc_kms_fini() of @kms (a struct zc_kms *). */
+void zc_kms_cleanup(void *kms);
+
+/*
+ * vkms driving a @w x @h mode for the rest of the subtest (finished by
+ * zc_at_exit); skips the subtest if there is no vkms.
+ */
+void zc_kms_get(struct zc_kms *k, uint32_t w, uint32_t h);
+/*
+ * A native vkms dumb buffer of @w x @h XRGB8888 in @d, mapped: the
+ * reference to compare CRCs with. Returns the mapping.
+ */
+uint32_t *zc_kms_native(struct zc_kms *k, uint32_t w, uint32_t h,
+			struct zc_dumb *d);
 
 #endif /* ZC_FIXTURE_H */
