@@ -28,6 +28,7 @@
 #define W		64
 #define H		64
 #define NPAGES		4
+#define MAX_PAGES	"/sys/module/xen_drm_zcopy/parameters/max_pages"
 #define DOMID_FIRST_RESERVED	0x7ff0
 #define DOMID_SELF		0x7ff2
 /* No such domain exists in the testbed (Dom0 is alone). */
@@ -72,19 +73,6 @@ static int to_refs_raw(int fd, uint32_t handle, void *refs, uint32_t n,
 	};
 
 	return ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_TO_REFS, &req) ? -errno : 0;
-}
-
-static long max_pages(void)
-{
-	FILE *f = fopen("/sys/module/xen_drm_zcopy/parameters/max_pages", "r");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
 }
 
 /* A page that is certainly not mapped. */
@@ -160,7 +148,7 @@ static void test_bad_geometry(void)
 static void test_num_grefs(void)
 {
 	static uint32_t many[NPAGES * 2];
-	long limit = max_pages();
+	long limit = zc_read_long(MAX_PAGES);
 	int fd;
 
 	fd = zc_baseline_open(&base);
@@ -502,27 +490,6 @@ static void test_bad_arg_pointer(void)
 }
 
 /* max_pages bounds imports too; it can be changed at run time. */
-static char saved_max[32];
-
-static int write_max_pages(const char *v)
-{
-	int fd = open("/sys/module/xen_drm_zcopy/parameters/max_pages", O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, v, strlen(v)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static void restore_max_pages(void *data)
-{
-	(void)data;
-	write_max_pages(saved_max);
-}
-
 static void test_max_pages_param(void)
 {
 	struct zc_dumb d;
@@ -534,10 +501,9 @@ static void test_max_pages_param(void)
 	zc_require(vgem >= 0);
 	zc_at_exit(zc_close_cleanup, &vgem);
 	grant_pages(NPAGES, 0, true);
-	snprintf(saved_max, sizeof(saved_max), "%ld", max_pages());
-	zc_at_exit(restore_max_pages, NULL);
-	zc_assert_ok(write_max_pages("2"));
-	zc_assert_eq(max_pages(), 2);
+	zc_param_save(MAX_PAGES);
+	zc_assert_ok(zc_write_long(MAX_PAGES, 2));
+	zc_assert_eq(zc_read_long(MAX_PAGES), 2);
 
 	zc_assert_errno(from_refs(fd, ga.refs, NPAGES, 0, W, H, 32, 0), E2BIG);
 	zc_assert_ok(from_refs(fd, ga.refs, 2, 0, W, 32, 32, 0));
@@ -548,7 +514,7 @@ static void test_max_pages_param(void)
 	zc_assert_errno(zc_prime_import(fd, dmabuf, &h), EINVAL);
 	check_baseline();
 
-	restore_max_pages(NULL);
+	zc_params_restore();
 	zc_assert_ok(zc_prime_import(fd, dmabuf, &h));
 	zc_assert_eq(zc_stat("imported_objects"), base.v[2] + 1);
 	close(dmabuf);

@@ -27,53 +27,14 @@
 
 static struct zc_stats base;
 
-static long read_long(const char *path)
-{
-	long v = -1;
-	FILE *f = fopen(path, "r");
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-/* Writes @v to @path: 0 or -errno of the write. */
-static int write_long(const char *path, long v)
-{
-	char buf[32];
-	int fd, len, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	len = snprintf(buf, sizeof(buf), "%ld\n", v);
-	if (write(fd, buf, len) != len)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Parameters changed by a subtest are restored when it ends. */
 static long saved_max_pages = -1, saved_gntalloc_limit = -1;
 
-static void params_restore(void *data)
-{
-	(void)data;
-	if (saved_max_pages >= 0)
-		write_long(MAX_PAGES, saved_max_pages);
-	if (saved_gntalloc_limit >= 0)
-		write_long(GNTALLOC_LIMIT, saved_gntalloc_limit);
-}
-
 static void params_save(void)
 {
-	saved_max_pages = read_long(MAX_PAGES);
-	saved_gntalloc_limit = read_long(GNTALLOC_LIMIT);
+	saved_max_pages = zc_param_save(MAX_PAGES);
+	saved_gntalloc_limit = zc_param_save(GNTALLOC_LIMIT);
 	zc_require(saved_max_pages > 0 && saved_gntalloc_limit > 0);
-	zc_at_exit(params_restore, NULL);
 }
 
 /* Kernel log lines since kmsg_mark(). */
@@ -146,21 +107,21 @@ static void test_max_pages_param(void)
 	 * pages would let FROM_REFS ask kvcalloc() for more than INT_MAX
 	 * bytes, which WARNs.
 	 */
-	ret = write_long(MAX_PAGES, 1L << 31);
+	ret = zc_write_long(MAX_PAGES, 1L << 31);
 	if (!ret) {
 		zc_info("max_pages=2^31 accepted; FROM_REFS of 2^29 refs: %d\n",
 			zc_from_refs(fd, ga.refs, 1U << 29, 0, 16, 16, 32, NULL));
-		write_long(MAX_PAGES, saved_max_pages);
+		zc_write_long(MAX_PAGES, saved_max_pages);
 	}
 	zc_assert_errno(ret, EINVAL);
-	zc_assert_errno(write_long(MAX_PAGES, 0), EINVAL);
-	zc_assert_errno(write_long(MAX_PAGES, 4294967295L), EINVAL);
-	zc_assert_errno(write_long(MAX_PAGES, -1), EINVAL);
-	zc_assert_eq(read_long(MAX_PAGES), saved_max_pages);
+	zc_assert_errno(zc_write_long(MAX_PAGES, 0), EINVAL);
+	zc_assert_errno(zc_write_long(MAX_PAGES, 4294967295L), EINVAL);
+	zc_assert_errno(zc_write_long(MAX_PAGES, -1), EINVAL);
+	zc_assert_eq(zc_read_long(MAX_PAGES), saved_max_pages);
 
 	/* 1024x300 XRGB8888 is exactly 300 pages. */
-	zc_assert_ok(write_long(MAX_PAGES, 300));
-	zc_assert_eq(read_long(MAX_PAGES), 300);
+	zc_assert_ok(zc_write_long(MAX_PAGES, 300));
+	zc_assert_eq(zc_read_long(MAX_PAGES), 300);
 	zc_assert_ok(zc_from_refs(fd, ga.refs, 300, 0, 1024, 300, 32, &r));
 	zc_assert_eq(r.dumb.size, 300 * PAGE);
 	kmsg_mark();
@@ -175,7 +136,7 @@ static void test_max_pages_param(void)
 		zc_assert_ok(zc_dumb_create(vgem, 1024, 301, 32, &d));
 		zc_assert_ok(zc_prime_export(vgem, d.handle, &dmabuf));
 		zc_assert_errno(zc_prime_import(fd, dmabuf, &h), EINVAL);
-		zc_assert_ok(write_long(MAX_PAGES, 301));
+		zc_assert_ok(zc_write_long(MAX_PAGES, 301));
 		zc_assert_ok(zc_prime_import(fd, dmabuf, &h));
 		zc_assert_ok(zc_gem_close(fd, h));
 		close(dmabuf);
@@ -184,7 +145,7 @@ static void test_max_pages_param(void)
 
 	/* Lowering the limit leaves existing buffers alone. */
 	zc_assert_ok(zc_from_refs(fd, ga.refs, 301, 0, 1024, 300, 32, &r));
-	zc_assert_ok(write_long(MAX_PAGES, 1));
+	zc_assert_ok(zc_write_long(MAX_PAGES, 1));
 	zc_assert_errno(zc_from_refs(fd, ga.refs, 2, 0, 1024, 1, 32, NULL),
 			E2BIG);
 	{
@@ -198,8 +159,8 @@ static void test_max_pages_param(void)
 
 	close(fd);
 	zc_gntalloc_free(&ga);
-	params_restore(NULL);
-	zc_assert_eq(read_long(MAX_PAGES), saved_max_pages);
+	zc_params_restore();
+	zc_assert_eq(zc_read_long(MAX_PAGES), saved_max_pages);
 	zc_baseline_finish(&base, 5000);
 }
 
@@ -222,8 +183,8 @@ static void test_large_from_refs(void)
 	zc_baseline_start_drained(&base);
 	params_save();
 	zc_require(mem_available_kb() > 3 * (long)(size / 1024));
-	zc_assert_ok(write_long(GNTALLOC_LIMIT, BIG_PAGES + 1024));
-	zc_assert_ok(write_long(MAX_PAGES, BIG_PAGES));
+	zc_assert_ok(zc_write_long(GNTALLOC_LIMIT, BIG_PAGES + 1024));
+	zc_assert_ok(zc_write_long(MAX_PAGES, BIG_PAGES));
 
 	ga.fd = -1;
 	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, BIG_PAGES, true));
@@ -409,7 +370,7 @@ static void test_to_refs_huge(void)
 	params_save();
 
 	/* 16384x4096 XRGB8888: 256 MiB, 65536 pages. */
-	zc_assert_ok(write_long(MAX_PAGES, 65536));
+	zc_assert_ok(zc_write_long(MAX_PAGES, 65536));
 	zc_assert_ok(zc_dumb_create(vgem, 16384, 4096, 32, &d));
 	n = d.size / PAGE;
 	zc_assert_eq(n, 65536);

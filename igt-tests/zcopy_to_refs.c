@@ -298,39 +298,13 @@ static void test_grants_end_on_free(void)
 
 #define BALLOON	"/sys/devices/system/xen_memory/xen_memory0/"
 
-static long read_long(const char *path)
-{
-	long v = -1;
-	FILE *f = fopen(path, "r");
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static int write_long(const char *path, long v)
-{
-	FILE *f = fopen(path, "w");
-	int ret;
-
-	if (!f)
-		return -errno;
-	ret = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
-}
-
 /* Sets the balloon target and waits (up to 20 s) until Dom0 reaches it. */
 static int balloon_to(long kb)
 {
-	int i, ret = write_long(BALLOON "target_kb", kb);
+	int i, ret = zc_write_long(BALLOON "target_kb", kb);
 
 	for (i = 0; !ret && i < 200; i++) {
-		if (read_long(BALLOON "info/current_kb") == kb)
+		if (zc_read_long(BALLOON "info/current_kb") == kb)
 			return 0;
 		usleep(100000);
 	}
@@ -362,7 +336,7 @@ static void test_after_balloon(void)
 	int vgem, vkms, i;
 
 	zc_baseline_start_drained(&base);
-	balloon_target = read_long(BALLOON "target_kb");
+	balloon_target = zc_read_long(BALLOON "target_kb");
 	zc_require(balloon_target > 0 && access(BALLOON "target_kb", W_OK) == 0);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	vkms = zc_drm_open_driver("vkms", NULL);
@@ -371,7 +345,7 @@ static void test_after_balloon(void)
 	zc_at_exit(balloon_restore, NULL);
 	zc_assert_ok(balloon_to(balloon_target - 128 * 1024));
 	zc_assert_ok(balloon_to(balloon_target));
-	tlb_used = read_long(tlb);
+	tlb_used = zc_read_long(tlb);
 
 	for (i = 0; i < 8; i++) {
 		exp_get(&e[i], i & 1 ? vkms : vgem, W, H);
@@ -379,9 +353,9 @@ static void test_after_balloon(void)
 		check_both_ways(&e[i], W, H);
 	}
 	/* Importing for grants took no bounce buffers. */
-	zc_info("swiotlb slots used: %ld -> %ld\n", tlb_used, read_long(tlb));
+	zc_info("swiotlb slots used: %ld -> %ld\n", tlb_used, zc_read_long(tlb));
 	if (tlb_used >= 0)
-		zc_assert_eq(read_long(tlb), tlb_used);
+		zc_assert_eq(zc_read_long(tlb), tlb_used);
 
 	for (i = 0; i < 8; i++)
 		exp_put(&e[i]);

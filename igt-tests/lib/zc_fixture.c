@@ -4,6 +4,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -81,4 +82,69 @@ uint32_t *zc_kms_native(struct zc_kms *k, uint32_t w, uint32_t h,
 	px = zc_dumb_map(k->fd, d->handle, d->size);
 	zc_assert(px);
 	return px;
+}
+
+long zc_read_long(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+int zc_write_long(const char *path, long v)
+{
+	char buf[32];
+	int fd, len, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%ld\n", v);
+	if (write(fd, buf, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The parameters saved in this subtest (each runs in a child of its own). */
+static struct zc_param {
+	char path[128];
+	long value;
+} zc_params[4];
+static unsigned int zc_nr_params;
+
+static void zc_param_restore(void *data)
+{
+	struct zc_param *p = data;
+
+	zc_write_long(p->path, p->value);
+}
+
+long zc_param_save(const char *path)
+{
+	long v = zc_read_long(path);
+	struct zc_param *p;
+
+	if (v < 0)
+		return v;
+	zc_assert(zc_nr_params < sizeof(zc_params) / sizeof(zc_params[0]));
+	p = &zc_params[zc_nr_params++];
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	p->value = v;
+	zc_at_exit(zc_param_restore, p);
+	return v;
+}
+
+void zc_params_restore(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < zc_nr_params; i++)
+		zc_param_restore(&zc_params[i]);
 }

@@ -61,5 +61,18 @@ void zc_kms_get(struct zc_kms *k, uint32_t w, uint32_t h);
  */
 uint32_t *zc_kms_native(struct zc_kms *k, uint32_t w, uint32_t h,
 			struct zc_dumb *d);
+/* A number read from a sysfs or debugfs file, -1 if it cannot be read. */
+long zc_read_long(const char *path);
+/* Writes @v to @path: 0 or -errno of the open or the write. */
+int zc_write_long(const char *path, long v);
+
+/*
+ * Module parameters a subtest changes: zc_param_save() reads the value of
+ * @path and returns it (-1 if unreadable, and then nothing is restored);
+ * the value is written back when the subtest ends, and by
+ * zc_params_restore() at any time before.
+ */
+long zc_param_save(const char *path);
+void zc_params_restore(void);
 
 #endif /* ZC_FIXTURE_H */
