@@ -37,35 +37,6 @@ static void params_save(void)
 	zc_require(saved_max_pages > 0 && saved_gntalloc_limit > 0);
 }
 
-/* Kernel log lines since kmsg_mark(). */
-static int kmsg_fd = -1;
-
-static void kmsg_mark(void)
-{
-	if (kmsg_fd < 0)
-		kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	zc_assert(kmsg_fd >= 0);
-	lseek(kmsg_fd, 0, SEEK_END);
-}
-
-/* Whether a record since the mark contains @text; returns its level. */
-static int kmsg_find(const char *text)
-{
-	char rec[8192];
-	ssize_t n;
-
-	for (;;) {
-		n = read(kmsg_fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			return -1;
-		rec[n] = '\0';
-		if (strstr(rec, text))
-			return atoi(rec) & 7;
-	}
-}
-
 static long mem_available_kb(void)
 {
 	char line[128];
@@ -124,10 +95,10 @@ static void test_max_pages_param(void)
 	zc_assert_eq(zc_read_long(MAX_PAGES), 300);
 	zc_assert_ok(zc_from_refs(fd, ga.refs, 300, 0, 1024, 300, 32, &r));
 	zc_assert_eq(r.dumb.size, 300 * PAGE);
-	kmsg_mark();
+	zc_kmsg_mark();
 	zc_assert_errno(zc_from_refs(fd, ga.refs, 301, 0, 1024, 300, 32, NULL),
 			E2BIG);
-	zc_assert_eq(kmsg_find("the limit is max_pages=300"), 5);
+	zc_assert_eq(zc_kmsg_find("the limit is max_pages=300"), 5);
 	zc_assert_ok(zc_gem_close(fd, r.dumb.handle));
 
 	/* Imports are bounded by it too. */
@@ -308,7 +279,7 @@ static void test_grant_exhaustion(void)
 	avail = mem_available_kb();
 	zc_info("MemAvailable %ld kB\n", avail);
 
-	kmsg_mark();
+	zc_kmsg_mark();
 	while (ex_count < EX_MAX) {
 		/* Keep 96 MiB for the rest of Dom0. */
 		if (mem_available_kb() < 96 * 1024 + EX_PAGES * 4)
@@ -322,7 +293,7 @@ static void test_grant_exhaustion(void)
 		granted, ret);
 	zc_require(ret);
 	zc_assert_errno(ret, ENOSPC);
-	level = kmsg_find("TO_REFS: no ");
+	level = zc_kmsg_find("TO_REFS: no ");
 	zc_assert_f(level == 5, "no notice for the refusal (level %d)", level);
 
 	/* Nothing of the failed call stays granted. */
@@ -382,9 +353,9 @@ static void test_to_refs_huge(void)
 	refs = calloc(n, sizeof(*refs));
 	zc_assert(refs);
 
-	kmsg_mark();
+	zc_kmsg_mark();
 	zc_assert_errno(zc_to_refs(fd, zh, refs, n, 0), E2BIG);
-	zc_assert_eq(kmsg_find("TO_REFS: 65536 pages are more than"), 5);
+	zc_assert_eq(zc_kmsg_find("TO_REFS: 65536 pages are more than"), 5);
 	zc_assert_eq(zc_stat("granted_refs"), base.v[ST_GRANTED]);
 	zc_assert_eq(refs[0], 0);
 	zc_assert_eq(refs[n - 1], 0);
@@ -403,29 +374,6 @@ static void test_to_refs_huge(void)
  * suppressed" line the kernel logs once the interval is over is at
  * KERN_WARNING unless the driver asks otherwise).
  */
-static int kmsg_worst_level(void)
-{
-	char rec[8192];
-	int worst = 7;
-	ssize_t n;
-
-	for (;;) {
-		n = read(kmsg_fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			return worst;
-		rec[n] = '\0';
-		/* Kernel records only (facility 0), not ours from userspace. */
-		if (atoi(rec) < 8 && atoi(rec) < worst &&
-		    !strstr(rec, "vblank timer overrun") &&
-		    !strstr(rec, "hrtimer: interrupt took")) {
-			worst = atoi(rec);
-			zc_info("level %d: %s", worst, strchr(rec, ';') + 1);
-		}
-	}
-}
-
 static void test_bad_input_flood(void)
 {
 	int fd, i, round;
@@ -433,7 +381,7 @@ static void test_bad_input_flood(void)
 	zc_baseline_start_drained(&base);
 	fd = zc_xen_open();
 	zc_assert(fd >= 0);
-	kmsg_mark();
+	zc_kmsg_mark();
 
 	for (round = 0; round < 2; round++) {
 		for (i = 0; i < 40; i++)
@@ -443,7 +391,7 @@ static void test_bad_input_flood(void)
 		sleep(6);
 	}
 	zc_assert_errno(zc_from_refs(fd, NULL, 1, 0, 0, 1, 32, NULL), EINVAL);
-	zc_assert_f(kmsg_worst_level() > 4,
+	zc_assert_f(zc_kmsg_worst_level() > 4,
 		    "a flood of bad input led to a kernel warning");
 
 	close(fd);

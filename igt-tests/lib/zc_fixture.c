@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -147,4 +148,60 @@ void zc_params_restore(void)
 
 	for (i = 0; i < zc_nr_params; i++)
 		zc_param_restore(&zc_params[i]);
+}
+
+static int zc_kmsg_fd = -1;
+
+void zc_kmsg_mark(void)
+{
+	if (zc_kmsg_fd < 0)
+		zc_kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	zc_assert(zc_kmsg_fd >= 0);
+	lseek(zc_kmsg_fd, 0, SEEK_END);
+}
+
+/*
+ * The next record into @rec, NUL-terminated, false at the end. Records
+ * are "prio,seq,usec,flags;text"; EPIPE means some were overwritten.
+ */
+static bool zc_kmsg_next(char *rec, size_t size)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = read(zc_kmsg_fd, rec, size - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			return false;
+		rec[n] = '\0';
+		return true;
+	}
+}
+
+int zc_kmsg_find(const char *text)
+{
+	char rec[8192];
+
+	while (zc_kmsg_next(rec, sizeof(rec)))
+		if (strstr(rec, text))
+			return atoi(rec) & 7;
+	return -1;
+}
+
+int zc_kmsg_worst_level(void)
+{
+	char rec[8192];
+	int worst = 7;
+
+	while (zc_kmsg_next(rec, sizeof(rec))) {
+		/* Kernel records only (facility 0), not ours from userspace. */
+		if (atoi(rec) < 8 && atoi(rec) < worst &&
+		    !strstr(rec, "vblank timer overrun") &&
+		    !strstr(rec, "hrtimer: interrupt took")) {
+			worst = atoi(rec);
+			zc_info("level %d: %s", worst, strchr(rec, ';') + 1);
+		}
+	}
+	return worst;
 }

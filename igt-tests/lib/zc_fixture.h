@@ -74,5 +74,19 @@ int zc_write_long(const char *path, long v);
  */
 long zc_param_save(const char *path);
 void zc_params_restore(void);
+/* Kernel log records from a mark on (/dev/kmsg). */
+void zc_kmsg_mark(void);
+/*
+ * Reads on from the mark to the first record containing @text and
+ * returns its level, -1 if none.
+ */
+int zc_kmsg_find(const char *text);
+/*
+ * Reads all records since the mark (or the last read) and returns the
+ * worst (lowest) level of the kernel's own ones, 7 if none; the timer
+ * noise of QEMU TCG ("vblank timer overrun", "hrtimer: interrupt took")
+ * does not count. Each record that makes it worse is logged.
+ */
+int zc_kmsg_worst_level(void);
 
 #endif /* ZC_FIXTURE_H */
