@@ -25,49 +25,7 @@
 #define SEED_A	1
 #define SEED_B	2
 
-/* The granted pages, the driver's buffer on them and its dma-buf. */
-struct zc_buf {
-	struct zc_gntalloc ga;
-	int fd;
-	struct drm_xen_zcopy_dumb_from_refs req;
-	int dmabuf;
-};
-
 static struct zc_stats base;
-
-static void buf_put(struct zc_buf *b)
-{
-	if (b->dmabuf >= 0)
-		close(b->dmabuf);
-	if (b->fd >= 0)
-		close(b->fd);
-	zc_gntalloc_free(&b->ga);
-	b->dmabuf = -1;
-	b->fd = -1;
-}
-
-static void buf_cleanup(void *data)
-{
-	buf_put(data);
-}
-
-/* @pages granted pages holding pattern @seed, a WxH buffer on them. */
-static void buf_get(struct zc_buf *b, uint32_t pages, uint32_t seed)
-{
-	b->fd = -1;
-	b->dmabuf = -1;
-	b->ga.fd = -1;
-	zc_at_exit(buf_cleanup, b);
-
-	zc_assert_ok(zc_gntalloc_alloc(&b->ga, 0, pages, true));
-	zc_fill_pattern(b->ga.map, W, H, PITCH, seed);
-
-	b->fd = zc_xen_open();
-	zc_assert(b->fd >= 0);
-	zc_assert_ok(zc_from_refs(b->fd, b->ga.refs, pages, 0, W, H, 32,
-				  &b->req));
-	zc_assert_ok(zc_prime_export(b->fd, b->req.dumb.handle, &b->dmabuf));
-}
 
 static struct zc_kms kms;
 
@@ -83,7 +41,7 @@ static uint32_t native_crc(struct zc_dumb *d, uint32_t *px, uint32_t seed)
 }
 
 /* Our buffer imported by vkms and scanned out. */
-static void show_ours(struct zc_buf *b)
+static void show_ours(struct zc_gbuf *b)
 {
 	uint32_t handle;
 
@@ -97,7 +55,7 @@ static void test_vkms_crc_match(void)
 {
 	uint32_t crc_a, crc_b, crc, *px;
 	struct zc_dumb nd;
-	struct zc_buf b;
+	struct zc_gbuf b;
 
 	zc_baseline_start(&base);
 	zc_kms_get(&kms, W, H);
@@ -107,7 +65,7 @@ static void test_vkms_crc_match(void)
 	crc_b = native_crc(&nd, px, SEED_B);
 	zc_assert_neq(crc_a, crc_b);
 
-	buf_get(&b, PAGES, SEED_A);
+	zc_gbuf_get(&b, W, H, SEED_A);
 	show_ours(&b);
 	zc_assert_ok(zc_crc_current(&kms, &crc));
 	zc_info("native A 0x%08x, B 0x%08x, zero-copy 0x%08x\n", crc_a, crc_b,
@@ -119,7 +77,7 @@ static void test_vkms_crc_match(void)
 	zc_assert_eq(zc_stat("pv_vmap_grants"),
 		     base.v[6] + (zc_is_pv() ? PAGES : 0));
 	zc_kms_fini(&kms);
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -127,7 +85,7 @@ static void test_vkms_crc_live(void)
 {
 	uint32_t crc_a, crc_b, crc, *px;
 	struct zc_dumb nd;
-	struct zc_buf b;
+	struct zc_gbuf b;
 
 	zc_baseline_start(&base);
 	zc_kms_get(&kms, W, H);
@@ -136,7 +94,7 @@ static void test_vkms_crc_live(void)
 	crc_b = native_crc(&nd, px, SEED_B);
 	zc_assert_neq(crc_a, crc_b);
 
-	buf_get(&b, PAGES, SEED_A);
+	zc_gbuf_get(&b, W, H, SEED_A);
 	show_ours(&b);
 	zc_assert_ok(zc_crc_current(&kms, &crc));
 	zc_assert_eq(crc, crc_a);
@@ -152,7 +110,7 @@ static void test_vkms_crc_live(void)
 	zc_assert_eq(crc, crc_a);
 
 	zc_kms_fini(&kms);
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -166,7 +124,7 @@ static void test_vgem_import_mmap(void)
 {
 	uint32_t vh, vh2;
 	long off, mapped;
-	struct zc_buf b;
+	struct zc_gbuf b;
 	int vgem, fd2, ret;
 	uint8_t *p;
 	void *vp;
@@ -175,7 +133,7 @@ static void test_vgem_import_mmap(void)
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
 
-	buf_get(&b, PAGES, SEED_A);
+	zc_gbuf_get(&b, W, H, SEED_A);
 	mapped = zc_stat("mapped_grants");
 	zc_assert_eq(mapped, base.v[1] + PAGES);
 
@@ -217,12 +175,12 @@ static void test_vgem_import_mmap(void)
 	ret = zc_gem_close(vgem, vh);
 	zc_assert_ok(ret);
 	close(vgem);
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
 /* Reads and writes through @p, a CPU mapping of the buffer of @b. */
-static void check_cpu_map(struct zc_buf *b, uint8_t *p)
+static void check_cpu_map(struct zc_gbuf *b, uint8_t *p)
 {
 	long off;
 
@@ -242,11 +200,11 @@ static void test_own_mmap(void)
 {
 	size_t size = (size_t)PAGES * PAGE;
 	long user0;
-	struct zc_buf b;
+	struct zc_gbuf b;
 	uint8_t *p;
 
 	zc_baseline_start(&base);
-	buf_get(&b, PAGES, SEED_A);
+	zc_gbuf_get(&b, W, H, SEED_A);
 	zc_assert_eq(b.req.dumb.size, size);
 	user0 = zc_stat("pv_user_grants");
 
@@ -275,7 +233,7 @@ static void test_own_mmap(void)
 	zc_assert_eq(zc_check_pattern(p, W, H, PITCH, SEED_A), -1);
 	zc_assert_ok(munmap(p, size));
 
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 

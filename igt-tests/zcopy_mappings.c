@@ -52,62 +52,24 @@ static long user_grants(long pages)
 	return base.v[ST_USER] + (zc_is_pv() ? pages : 0);
 }
 
-/* The granted pages, the driver's buffer on them and its dma-buf. */
-struct zc_buf {
-	struct zc_gntalloc ga;
-	int fd;
-	struct drm_xen_zcopy_dumb_from_refs req;
-	int dmabuf;
-	uint64_t offset;	/* MODE_MAP_DUMB offset */
-};
-
-static void buf_put(struct zc_buf *b)
+/* zc_gbuf_get() and the buffer's MODE_MAP_DUMB offset. */
+static void buf_get_wh(struct zc_gbuf *b, uint32_t w, uint32_t h, uint32_t seed)
 {
-	if (b->dmabuf >= 0)
-		close(b->dmabuf);
-	if (b->fd >= 0)
-		close(b->fd);
-	zc_gntalloc_free(&b->ga);
-	b->dmabuf = -1;
-	b->fd = -1;
-}
-
-static void buf_cleanup(void *data)
-{
-	buf_put(data);
-}
-
-static void buf_get_wh(struct zc_buf *b, uint32_t w, uint32_t h, uint32_t seed)
-{
-	uint32_t pages = (w * 4 * h + PAGE - 1) / PAGE;
 	struct drm_mode_map_dumb m = { 0 };
 
-	b->fd = -1;
-	b->dmabuf = -1;
-	b->ga.fd = -1;
-	zc_at_exit(buf_cleanup, b);
-
-	zc_assert_ok(zc_gntalloc_alloc(&b->ga, 0, pages, true));
-	zc_fill_pattern(b->ga.map, w, h, w * 4, seed);
-
-	b->fd = zc_xen_open();
-	zc_assert(b->fd >= 0);
-	zc_assert_ok(zc_from_refs(b->fd, b->ga.refs, pages, 0, w, h, 32,
-				  &b->req));
-	zc_assert_ok(zc_prime_export(b->fd, b->req.dumb.handle, &b->dmabuf));
-
+	zc_gbuf_get(b, w, h, seed);
 	m.handle = b->req.dumb.handle;
 	zc_assert_ok(drmIoctl(b->fd, DRM_IOCTL_MODE_MAP_DUMB, &m));
 	b->offset = m.offset;
 }
 
-static void buf_get(struct zc_buf *b, uint32_t seed)
+static void buf_get(struct zc_gbuf *b, uint32_t seed)
 {
 	buf_get_wh(b, W, H, seed);
 }
 
 /* A mapping through the DRM node (MODE_MAP_DUMB offset). */
-static void *map_drm(struct zc_buf *b, size_t len, int prot, int flags)
+static void *map_drm(struct zc_gbuf *b, size_t len, int prot, int flags)
 {
 	void *p = mmap(NULL, len, prot, flags, b->fd, b->offset);
 
@@ -115,7 +77,7 @@ static void *map_drm(struct zc_buf *b, size_t len, int prot, int flags)
 }
 
 /* A mapping of the dma-buf at page @pgoff. */
-static void *map_dmabuf(struct zc_buf *b, size_t len, off_t pgoff, int prot,
+static void *map_dmabuf(struct zc_gbuf *b, size_t len, off_t pgoff, int prot,
 			int flags)
 {
 	void *p = mmap(NULL, len, prot, flags, b->dmabuf, pgoff * PAGE);
@@ -124,7 +86,7 @@ static void *map_dmabuf(struct zc_buf *b, size_t len, off_t pgoff, int prot,
 }
 
 /* @p maps the whole buffer: bytes cross both ways with the frontend. */
-static void check_map(struct zc_buf *b, uint8_t *p)
+static void check_map(struct zc_gbuf *b, uint8_t *p)
 {
 	long off;
 
@@ -138,7 +100,7 @@ static void check_map(struct zc_buf *b, uint8_t *p)
 }
 
 /* @p maps pages [@first, @first + @n) of the buffer: compare with the frontend. */
-static void check_pages(struct zc_buf *b, const uint8_t *p, uint32_t first,
+static void check_pages(struct zc_gbuf *b, const uint8_t *p, uint32_t first,
 			uint32_t n)
 {
 	size_t i;
@@ -230,7 +192,7 @@ static void test_munmap_part(void)
 		{ PAGES - 1, 1 },	/* the tail */
 		{ 0, PAGES - 1 },	/* all but the last */
 	};
-	struct zc_buf b;
+	struct zc_gbuf b;
 	unsigned int i;
 	uint8_t *p;
 	int ret;
@@ -298,11 +260,11 @@ static void test_munmap_part(void)
 		check_pages(&b, p, 0, 1);
 	zc_assert_ok(munmap(p, SIZE));
 
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
-static struct zc_buf *child_buf;
+static struct zc_gbuf *child_buf;
 static uint8_t *child_addr;
 
 static void child_touch(void)
@@ -357,7 +319,7 @@ static void child_mprotect_read(void)
  */
 static void test_mremap(void)
 {
-	struct zc_buf b;
+	struct zc_gbuf b;
 	uint8_t *p, *q, *to;
 	int sig;
 
@@ -420,7 +382,7 @@ static void test_mremap(void)
 	zc_assert_ok(munmap(q, SIZE));
 	zc_assert_eq(zc_stat("from_refs_objects"), base.v[ST_OBJECTS]);
 
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -430,7 +392,7 @@ static void test_mremap(void)
  */
 static void test_mprotect(void)
 {
-	struct zc_buf b;
+	struct zc_gbuf b;
 	uint8_t *p;
 	int ret;
 
@@ -488,7 +450,7 @@ static void test_mprotect(void)
 	check_map(&b, p);
 	zc_assert_ok(munmap(p, SIZE));
 
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -499,7 +461,7 @@ static void test_mprotect(void)
  */
 static void test_fork(void)
 {
-	struct zc_buf b;
+	struct zc_gbuf b;
 	uint8_t *p, *q, expect;
 	int status;
 	pid_t pid;
@@ -549,7 +511,7 @@ static void test_fork(void)
 
 	zc_assert_ok(munmap(p, SIZE));
 	zc_assert_ok(munmap(q, SIZE));
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -560,7 +522,7 @@ static void test_mmap_offset(void)
 		{ 1, 1 }, { 5, 7 }, { PAGES - 1, 1 }, { 1, PAGES - 1 },
 		{ 0, PAGES },
 	};
-	struct zc_buf b;
+	struct zc_gbuf b;
 	unsigned int i;
 	uint8_t *p;
 
@@ -586,14 +548,14 @@ static void test_mmap_offset(void)
 	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, b.fd, b.offset + PAGE);
 	zc_assert(p == MAP_FAILED);
 
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
 /* Mappings that reach beyond the buffer are refused with EINVAL. */
 static void test_mmap_beyond(void)
 {
-	struct zc_buf b;
+	struct zc_gbuf b;
 	void *p;
 
 	zc_baseline_start(&base);
@@ -618,7 +580,7 @@ static void test_mmap_beyond(void)
 	zc_assert_eq(errno, EINVAL);
 
 	zc_assert_eq(zc_stat("pv_user_grants"), base.v[ST_USER]);
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -628,7 +590,7 @@ static void test_mmap_beyond(void)
  */
 static void test_private(void)
 {
-	struct zc_buf b;
+	struct zc_gbuf b;
 	uint8_t *p;
 
 	zc_baseline_start(&base);
@@ -651,14 +613,14 @@ static void test_private(void)
 	zc_assert_eq(probe(p, 1), SIGSEGV);
 	zc_assert_ok(munmap(p, SIZE));
 
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
 /* A read-only mapping: reads work, a write faults with SIGSEGV. */
 static void test_readonly_write(void)
 {
-	struct zc_buf b;
+	struct zc_gbuf b;
 	uint8_t *p, *q;
 
 	zc_baseline_start(&base);
@@ -680,14 +642,14 @@ static void test_readonly_write(void)
 
 	zc_assert_ok(munmap(p, SIZE));
 	zc_assert_ok(munmap(q, SIZE));
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
 /* The two ways to map, each with its own fake offset and file. */
 static void test_dmabuf_and_map_dumb(void)
 {
-	struct zc_buf b, c;
+	struct zc_gbuf b, c;
 	uint8_t *p, *q, *r;
 
 	zc_baseline_start(&base);
@@ -728,8 +690,8 @@ static void test_dmabuf_and_map_dumb(void)
 	zc_assert_ok(munmap(p, SIZE));
 	zc_assert_ok(munmap(q, SIZE));
 	zc_assert_ok(munmap(r, SIZE));
-	buf_put(&c);
-	buf_put(&b);
+	zc_gbuf_put(&c);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -808,7 +770,7 @@ static void test_exit_with_mappings(void)
 static void test_mm_ops(void)
 {
 	int pfd[2], fd, ret;
-	struct zc_buf b;
+	struct zc_gbuf b;
 	uint8_t *p, buf[64];
 
 	zc_baseline_start(&base);
@@ -869,7 +831,7 @@ static void test_mm_ops(void)
 
 	zc_assert_eq(zc_stat("pv_user_grants"), user_grants(PAGES));
 	zc_assert_ok(munmap(p, SIZE));
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -883,7 +845,7 @@ static void test_import_map(void)
 {
 	struct drm_mode_map_dumb m = { 0 };
 	struct zc_dumb d;
-	struct zc_buf b;
+	struct zc_gbuf b;
 	int vgem, dmabuf;
 	uint8_t *px, *p = NULL;
 	uint64_t off;
@@ -930,7 +892,7 @@ static void test_import_map(void)
 	munmap(px, d.size);
 	close(dmabuf);
 	close(vgem);
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 
@@ -940,7 +902,7 @@ static void test_import_map(void)
 static void test_many_mappings(void)
 {
 	uint8_t *p[NMAPS];
-	struct zc_buf b;
+	struct zc_gbuf b;
 	int i, j;
 
 	zc_baseline_start(&base);
@@ -977,7 +939,7 @@ static void test_many_mappings(void)
 		zc_assert_eq(zc_check_pattern(p[i], W, H, PITCH, SEED_B), -1);
 
 	/* Closing every handle: the mappings keep the buffer. */
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_assert_eq(zc_stat("from_refs_objects"), base.v[ST_OBJECTS] + 1);
 	for (i = 1; i < NMAPS; i += 2)
 		zc_assert_ok(munmap(p[i], SIZE));
@@ -1005,7 +967,7 @@ static void test_vmap_shared(void)
 {
 	uint32_t crc_a, crc, h1, h2, fb1, fb2, nh;
 	struct zc_dumb nd;
-	struct zc_buf b;
+	struct zc_gbuf b;
 	uint32_t *npx;
 	int vkms2;
 
@@ -1071,7 +1033,7 @@ static void test_vmap_shared(void)
 	close(vkms2);
 
 	zc_kms_fini(&kms);
-	buf_put(&b);
+	zc_gbuf_put(&b);
 	zc_baseline_finish(&base, 3000);
 }
 

@@ -205,3 +205,38 @@ int zc_kmsg_worst_level(void)
 	}
 	return worst;
 }
+
+void zc_gbuf_put(struct zc_gbuf *b)
+{
+	if (b->dmabuf >= 0)
+		close(b->dmabuf);
+	if (b->fd >= 0)
+		close(b->fd);
+	zc_gntalloc_free(&b->ga);
+	b->dmabuf = -1;
+	b->fd = -1;
+}
+
+static void zc_gbuf_cleanup(void *data)
+{
+	zc_gbuf_put(data);
+}
+
+void zc_gbuf_get(struct zc_gbuf *b, uint32_t w, uint32_t h, uint32_t seed)
+{
+	uint32_t pages = (w * 4 * h + 4095) / 4096;
+
+	b->fd = -1;
+	b->dmabuf = -1;
+	b->ga.fd = -1;
+	zc_at_exit(zc_gbuf_cleanup, b);
+
+	zc_assert_ok(zc_gntalloc_alloc(&b->ga, 0, pages, true));
+	zc_fill_pattern(b->ga.map, w, h, w * 4, seed);
+
+	b->fd = zc_xen_open();
+	zc_assert(b->fd >= 0);
+	zc_assert_ok(zc_from_refs(b->fd, b->ga.refs, pages, 0, w, h, 32,
+				  &b->req));
+	zc_assert_ok(zc_prime_export(b->fd, b->req.dumb.handle, &b->dmabuf));
+}

@@ -88,5 +88,23 @@ int zc_kmsg_find(const char *text);
  * does not count. Each record that makes it worse is logged.
  */
 int zc_kmsg_worst_level(void);
+/*
+ * A frontend's buffer: pages granted with gntalloc to domid 0, the
+ * driver's DUMB_FROM_REFS buffer on them and its PRIME export.
+ */
+struct zc_gbuf {
+	struct zc_gntalloc ga;
+	int fd;			/* a xen_drm_zcopy file of its own */
+	struct drm_xen_zcopy_dumb_from_refs req;
+	int dmabuf;
+	uint64_t offset;	/* MODE_MAP_DUMB offset, for tests that set it */
+};
+
+/*
+ * A @w x @h XRGB8888 buffer on granted pages that hold pattern @seed;
+ * zc_gbuf_put() when the subtest ends, or before.
+ */
+void zc_gbuf_get(struct zc_gbuf *b, uint32_t w, uint32_t h, uint32_t seed);
+void zc_gbuf_put(struct zc_gbuf *b);
 
 #endif /* ZC_FIXTURE_H */
