@@ -62,6 +62,23 @@ static void buf_create(struct buf *b, int fd, uint32_t pages)
 	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + pages);
 }
 
+/* The baseline, a buffer of @pages pages and its dma-buf: returns the fd. */
+static int buf_exported(struct buf *b, uint32_t pages, int *dmabuf)
+{
+	int fd = zc_baseline_open(&base);
+
+	buf_create(b, fd, pages);
+	zc_assert_ok(zc_prime_export(fd, b->req.dumb.handle, dmabuf));
+	return fd;
+}
+
+/* Something still holds @b: a short wait times out, its grants stay. */
+static void still_held(struct buf *b, uint32_t pages)
+{
+	zc_assert_errno(zc_wait_free(b->fd, b->req.wait_handle, 50), ETIMEDOUT);
+	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + pages);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -155,6 +172,13 @@ static void waiter_still_blocked(struct waiter *w)
 		    w->ret);
 }
 
+/* A waiter on @b that is still blocked after a while. */
+static void waiter_blocked(struct waiter *w, struct buf *b, atomic_int *released)
+{
+	waiter_start(w, b->fd, b->req.wait_handle, released);
+	waiter_still_blocked(w);
+}
+
 /* The waiter returned 0 after the last release, grants already unmapped. */
 static void waiter_check_freed(struct waiter *w)
 {
@@ -176,17 +200,13 @@ static void test_handle_then_fd(void)
 	static struct buf b;
 	int fd, dmabuf;
 
-	fd = zc_baseline_open(&base);
-	buf_create(&b, fd, 4);
-	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
+	fd = buf_exported(&b, 4, &dmabuf);
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
 
 	/* The dma-buf still holds the buffer. */
-	zc_assert_errno(zc_wait_free(fd, b.req.wait_handle, 50), ETIMEDOUT);
-	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + 4);
+	still_held(&b, 4);
 
-	waiter_start(&w, fd, b.req.wait_handle, &released);
-	waiter_still_blocked(&w);
+	waiter_blocked(&w, &b, &released);
 	atomic_store(&released, 1);
 	close(dmabuf);
 	waiter_check_freed(&w);
@@ -205,9 +225,7 @@ static void test_fd_then_handle(void)
 	int fd, dmabuf;
 	uint8_t *px;
 
-	fd = zc_baseline_open(&base);
-	buf_create(&b, fd, 4);
-	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
+	fd = buf_exported(&b, 4, &dmabuf);
 	/* A CPU mapping of the dma-buf holds the buffer too. */
 	px = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
 	zc_assert(px != MAP_FAILED);
@@ -218,11 +236,9 @@ static void test_fd_then_handle(void)
 	zc_assert_errno(zc_wait_free(fd, b.req.wait_handle, 50), ETIMEDOUT);
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
 	/* Only the CPU mapping is left. */
-	zc_assert_errno(zc_wait_free(fd, b.req.wait_handle, 50), ETIMEDOUT);
-	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + 4);
+	still_held(&b, 4);
 
-	waiter_start(&w, fd, b.req.wait_handle, &released);
-	waiter_still_blocked(&w);
+	waiter_blocked(&w, &b, &released);
 	atomic_store(&released, 1);
 	zc_assert_ok(munmap(px, 4 * PAGE));
 	waiter_check_freed(&w);
@@ -239,14 +255,11 @@ static void test_handle_last(void)
 	static struct buf b;
 	int fd, dmabuf;
 
-	fd = zc_baseline_open(&base);
-	buf_create(&b, fd, 2);
-	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
+	fd = buf_exported(&b, 2, &dmabuf);
 	close(dmabuf);
 	zc_assert_errno(zc_wait_free(fd, b.req.wait_handle, 50), ETIMEDOUT);
 
-	waiter_start(&w, fd, b.req.wait_handle, &released);
-	waiter_still_blocked(&w);
+	waiter_blocked(&w, &b, &released);
 	atomic_store(&released, 1);
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
 	waiter_check_freed(&w);
@@ -276,11 +289,9 @@ static void test_importer_vgem_last(void)
 	close(dmabuf);
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
 
-	zc_assert_errno(zc_wait_free(fd, b.req.wait_handle, 50), ETIMEDOUT);
-	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + 4);
+	still_held(&b, 4);
 
-	waiter_start(&w, fd, b.req.wait_handle, &released);
-	waiter_still_blocked(&w);
+	waiter_blocked(&w, &b, &released);
 	atomic_store(&released, 1);
 	zc_assert_ok(zc_gem_close(vgem, vh));
 	waiter_check_freed(&w);
@@ -305,6 +316,7 @@ static void test_importer_vkms_last(void)
 
 	/* 640x480 XRGB8888 = 300 pages. */
 	memset(&b, 0, sizeof(b));
+	b.fd = fd;
 	zc_assert_ok(zc_gntalloc_alloc(&b.ga, 0, 300, true));
 	zc_at_exit(zc_gntalloc_cleanup, &b.ga);
 	zc_assert_ok(zc_from_refs(fd, b.ga.refs, 300, 0, 640, 480, 32, &b.req));
@@ -319,11 +331,9 @@ static void test_importer_vkms_last(void)
 	close(dmabuf);
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
 
-	zc_assert_errno(zc_wait_free(fd, b.req.wait_handle, 50), ETIMEDOUT);
-	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + 300);
+	still_held(&b, 300);
 
-	waiter_start(&w, fd, b.req.wait_handle, &released);
-	waiter_still_blocked(&w);
+	waiter_blocked(&w, &b, &released);
 	atomic_store(&released, 1);
 	zc_assert_ok(drmModeRmFB(kms.fd, fb));
 	waiter_check_freed(&w);
@@ -441,9 +451,7 @@ static void test_several_waiters(void)
 	static struct buf b;
 	int fd, i, dmabuf;
 
-	fd = zc_baseline_open(&base);
-	buf_create(&b, fd, 2);
-	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
+	fd = buf_exported(&b, 2, &dmabuf);
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
 
 	for (i = 0; i < NR_WAITERS; i++)
@@ -571,9 +579,7 @@ static void test_child_process_waits(void)
 	char c;
 	pid_t pid;
 
-	fd = zc_baseline_open(&base);
-	buf_create(&b, fd, 3);
-	zc_assert_ok(zc_prime_export(fd, b.req.dumb.handle, &dmabuf));
+	fd = buf_exported(&b, 3, &dmabuf);
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
 	zc_assert_ok(pipe(pipefd));
 
@@ -630,8 +636,7 @@ static void test_grants_unmapped_on_return(void)
 	close(dmabuf);
 	zc_assert_ok(zc_gem_close(fd, b.req.dumb.handle));
 
-	waiter_start(&w, fd, b.req.wait_handle, &released);
-	waiter_still_blocked(&w);
+	waiter_blocked(&w, &b, &released);
 	zc_assert_ok(munmap(px, BIG * PAGE));
 	zc_assert_errno(zc_wait_free(fd, b.req.wait_handle, 20), ETIMEDOUT);
 	zc_assert(!atomic_load(&w.done));
