@@ -29,45 +29,40 @@ static struct zc_stats base;
 
 static struct zc_kms kms;
 
-/* The CRC of the native buffer showing pattern @seed. */
-static uint32_t native_crc(struct zc_dumb *d, uint32_t *px, uint32_t seed)
+/*
+ * vkms with a native buffer @nd, its CRCs with pattern A and B (which must
+ * differ) in @crc_a and @crc_b, then our buffer @b holding A imported by
+ * vkms and shown instead. Returns the CRC of ours.
+ */
+static uint32_t show_ours(struct zc_gbuf *b, struct zc_dumb *nd,
+			  uint32_t *crc_a, uint32_t *crc_b)
 {
-	uint32_t crc;
+	uint32_t handle, crc, *px;
 
-	zc_fill_pattern(px, W, H, d->pitch, seed);
-	zc_assert_ok(zc_kms_show(&kms, d->handle, d->pitch));
-	zc_assert_ok(zc_crc_current(&kms, &crc));
-	return crc;
-}
+	zc_kms_get(&kms, W, H);
+	px = zc_kms_native(&kms, W, H, nd);
+	*crc_a = zc_kms_native_crc(&kms, nd, px, SEED_A);
+	*crc_b = zc_kms_native_crc(&kms, nd, px, SEED_B);
+	zc_assert_neq(*crc_a, *crc_b);
 
-/* Our buffer imported by vkms and scanned out. */
-static void show_ours(struct zc_gbuf *b)
-{
-	uint32_t handle;
-
+	zc_gbuf_get(b, W, H, SEED_A);
 	zc_assert_ok(zc_prime_import(kms.fd, b->dmabuf, &handle));
 	zc_assert_ok(zc_kms_show(&kms, handle, b->req.dumb.pitch));
 	/* The framebuffer holds the object; the handle is not needed. */
 	zc_assert_ok(zc_gem_close(kms.fd, handle));
+	zc_assert_ok(zc_crc_current(&kms, &crc));
+	return crc;
 }
 
 static void test_vkms_crc_match(void)
 {
-	uint32_t crc_a, crc_b, crc, *px;
+	uint32_t crc_a, crc_b, crc;
 	struct zc_dumb nd;
 	struct zc_gbuf b;
 
 	zc_baseline_start(&base);
-	zc_kms_get(&kms, W, H);
-	px = zc_kms_native(&kms, W, H, &nd);
+	crc = show_ours(&b, &nd, &crc_a, &crc_b);
 	zc_assert_eq(nd.pitch, PITCH);
-	crc_a = native_crc(&nd, px, SEED_A);
-	crc_b = native_crc(&nd, px, SEED_B);
-	zc_assert_neq(crc_a, crc_b);
-
-	zc_gbuf_get(&b, W, H, SEED_A);
-	show_ours(&b);
-	zc_assert_ok(zc_crc_current(&kms, &crc));
 	zc_info("native A 0x%08x, B 0x%08x, zero-copy 0x%08x\n", crc_a, crc_b,
 		crc);
 	zc_assert_eq(crc, crc_a);
@@ -83,20 +78,12 @@ static void test_vkms_crc_match(void)
 
 static void test_vkms_crc_live(void)
 {
-	uint32_t crc_a, crc_b, crc, *px;
+	uint32_t crc_a, crc_b, crc;
 	struct zc_dumb nd;
 	struct zc_gbuf b;
 
 	zc_baseline_start(&base);
-	zc_kms_get(&kms, W, H);
-	px = zc_kms_native(&kms, W, H, &nd);
-	crc_a = native_crc(&nd, px, SEED_A);
-	crc_b = native_crc(&nd, px, SEED_B);
-	zc_assert_neq(crc_a, crc_b);
-
-	zc_gbuf_get(&b, W, H, SEED_A);
-	show_ours(&b);
-	zc_assert_ok(zc_crc_current(&kms, &crc));
+	crc = show_ours(&b, &nd, &crc_a, &crc_b);
 	zc_assert_eq(crc, crc_a);
 
 	/* The frontend draws into its granted pages: no flip, no copy. */

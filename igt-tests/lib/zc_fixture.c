@@ -85,6 +85,17 @@ uint32_t *zc_kms_native(struct zc_kms *k, uint32_t w, uint32_t h,
 	return px;
 }
 
+uint32_t zc_kms_native_crc(struct zc_kms *k, struct zc_dumb *d, uint32_t *px,
+			   uint32_t seed)
+{
+	uint32_t crc;
+
+	zc_fill_pattern(px, k->mode.hdisplay, k->mode.vdisplay, d->pitch, seed);
+	zc_assert_ok(zc_kms_show(k, d->handle, d->pitch));
+	zc_assert_ok(zc_crc_current(k, &crc));
+	return crc;
+}
+
 long zc_read_long(const char *path)
 {
 	long v = -1;

@@ -61,6 +61,12 @@ void zc_kms_get(struct zc_kms *k, uint32_t w, uint32_t h);
  */
 uint32_t *zc_kms_native(struct zc_kms *k, uint32_t w, uint32_t h,
 			struct zc_dumb *d);
+/*
+ * The CRC of native buffer @d (mapped at @px, the size of the mode) filled
+ * with pattern @seed and shown.
+ */
+uint32_t zc_kms_native_crc(struct zc_kms *k, struct zc_dumb *d, uint32_t *px,
+			   uint32_t seed);
 /* A number read from a sysfs or debugfs file, -1 if it cannot be read. */
 long zc_read_long(const char *path);
 /* Writes @v to @path: 0 or -errno of the open or the write. */
