@@ -62,19 +62,6 @@ static int from_refs(int fd, const uint32_t *refs, uint32_t n, uint64_t domid,
 	return ret;
 }
 
-static int to_refs_raw(int fd, uint32_t handle, void *refs, uint32_t n,
-		       uint64_t domid)
-{
-	struct drm_xen_zcopy_dumb_to_refs req = {
-		.num_grefs = n,
-		.grefs = refs,
-		.otherend_id = domid,
-		.handle = handle,
-	};
-
-	return ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_TO_REFS, &req) ? -errno : 0;
-}
-
 /* A page that is certainly not mapped. */
 static void *unmapped_address(void)
 {
@@ -348,48 +335,48 @@ static void test_to_refs(void)
 	zc_assert_ok(zc_stats_read(&base));
 
 	/* Unknown handles. */
-	zc_assert_errno(to_refs_raw(fd, 0, refs, NPAGES, 0), ENOENT);
-	zc_assert_errno(to_refs_raw(fd, h + 1000, refs, NPAGES, 0), ENOENT);
+	zc_assert_errno(zc_to_refs(fd, 0, refs, NPAGES, 0), ENOENT);
+	zc_assert_errno(zc_to_refs(fd, h + 1000, refs, NPAGES, 0), ENOENT);
 
 	/* Bad domain ids. */
-	zc_assert_errno(to_refs_raw(fd, h, refs, NPAGES, DOMID_FIRST_RESERVED),
+	zc_assert_errno(zc_to_refs(fd, h, refs, NPAGES, DOMID_FIRST_RESERVED),
 			EINVAL);
-	zc_assert_errno(to_refs_raw(fd, h, refs, NPAGES, DOMID_SELF), EINVAL);
-	zc_assert_errno(to_refs_raw(fd, h, refs, NPAGES, 1ULL << 32), EINVAL);
+	zc_assert_errno(zc_to_refs(fd, h, refs, NPAGES, DOMID_SELF), EINVAL);
+	zc_assert_errno(zc_to_refs(fd, h, refs, NPAGES, 1ULL << 32), EINVAL);
 
 	/* The count must be the number of pages. */
-	zc_assert_errno(to_refs_raw(fd, h, refs, 0, 0), EINVAL);
-	zc_assert_errno(to_refs_raw(fd, h, refs, NPAGES - 1, 0), EINVAL);
-	zc_assert_errno(to_refs_raw(fd, h, refs, NPAGES + 1, 0), EINVAL);
-	zc_assert_errno(to_refs_raw(fd, h, refs, 0xffffffff, 0), EINVAL);
+	zc_assert_errno(zc_to_refs(fd, h, refs, 0, 0), EINVAL);
+	zc_assert_errno(zc_to_refs(fd, h, refs, NPAGES - 1, 0), EINVAL);
+	zc_assert_errno(zc_to_refs(fd, h, refs, NPAGES + 1, 0), EINVAL);
+	zc_assert_errno(zc_to_refs(fd, h, refs, 0xffffffff, 0), EINVAL);
 
 	/* Nowhere to write the refs: the fresh grants are revoked. */
-	zc_assert_errno(to_refs_raw(fd, h, NULL, NPAGES, 0), EFAULT);
-	zc_assert_errno(to_refs_raw(fd, h, unmapped_address(), NPAGES, 0), EFAULT);
+	zc_assert_errno(zc_to_refs(fd, h, NULL, NPAGES, 0), EFAULT);
+	zc_assert_errno(zc_to_refs(fd, h, unmapped_address(), NPAGES, 0), EFAULT);
 	ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	zc_assert(ro != MAP_FAILED);
-	zc_assert_errno(to_refs_raw(fd, h, ro, NPAGES, 0), EFAULT);
+	zc_assert_errno(zc_to_refs(fd, h, ro, NPAGES, 0), EFAULT);
 	check_baseline();
 
 	/* Granted once; the same call gives the same refs. */
-	zc_assert_ok(to_refs_raw(fd, h, refs, NPAGES, 0));
+	zc_assert_ok(zc_to_refs(fd, h, refs, NPAGES, 0));
 	zc_assert_eq(zc_stat("granted_refs"), base.v[3] + NPAGES);
-	zc_assert_ok(to_refs_raw(fd, h, again, NPAGES, 0));
+	zc_assert_ok(zc_to_refs(fd, h, again, NPAGES, 0));
 	zc_assert(!memcmp(refs, again, sizeof(again)));
 	zc_assert_ok(zc_stats_read(&granted));
 
 	/* Already granted to another domain. */
-	zc_assert_errno(to_refs_raw(fd, h, again, NPAGES, 1), EBUSY);
+	zc_assert_errno(zc_to_refs(fd, h, again, NPAGES, 1), EBUSY);
 	/* A bad pointer now does not take the existing grants back. */
-	zc_assert_errno(to_refs_raw(fd, h, ro, NPAGES, 0), EFAULT);
-	zc_assert_errno(to_refs_raw(fd, h, NULL, NPAGES, 0), EFAULT);
+	zc_assert_errno(zc_to_refs(fd, h, ro, NPAGES, 0), EFAULT);
+	zc_assert_errno(zc_to_refs(fd, h, NULL, NPAGES, 0), EFAULT);
 	zc_assert_f(zc_stats_wait_baseline(&granted, 1000) == 0,
 		    "a failed call changed the existing grants");
 
 	/* Our own FROM_REFS buffer is not an imported one. */
 	grant_pages(NPAGES, 0, true);
 	zc_assert_ok(zc_from_refs(fd, ga.refs, NPAGES, 0, W, H, 32, &r));
-	zc_assert_errno(to_refs_raw(fd, r.dumb.handle, again, NPAGES, 0), EINVAL);
+	zc_assert_errno(zc_to_refs(fd, r.dumb.handle, again, NPAGES, 0), EINVAL);
 	/* Nor is it after a round trip through PRIME. */
 	{
 		int dmabuf;
@@ -398,12 +385,12 @@ static void test_to_refs(void)
 		zc_assert_ok(zc_prime_import(fd, dmabuf, &h2));
 		close(dmabuf);
 		zc_assert_eq(h2, r.dumb.handle);
-		zc_assert_errno(to_refs_raw(fd, h2, again, NPAGES, 0), EINVAL);
+		zc_assert_errno(zc_to_refs(fd, h2, again, NPAGES, 0), EINVAL);
 	}
 	zc_assert_ok(zc_gem_close(fd, r.dumb.handle));
 
 	zc_assert_ok(zc_gem_close(fd, h));
-	zc_assert_errno(to_refs_raw(fd, h, again, NPAGES, 0), ENOENT);
+	zc_assert_errno(zc_to_refs(fd, h, again, NPAGES, 0), ENOENT);
 	close(fd);
 	/* The grants end with the object. */
 	base = orig;
@@ -425,7 +412,7 @@ static void test_to_refs_absent_domain(void)
 	zc_require(vgem >= 0);
 	zc_at_exit(zc_close_cleanup, &vgem);
 	h = import_vgem(fd, vgem, NPAGES);
-	zc_assert_ok(to_refs_raw(fd, h, refs, NPAGES, DOMID_ABSENT));
+	zc_assert_ok(zc_to_refs(fd, h, refs, NPAGES, DOMID_ABSENT));
 	zc_assert_eq(zc_stat("granted_refs"), base.v[3] + NPAGES);
 	zc_assert_ok(zc_gem_close(fd, h));
 	close(fd);
@@ -548,7 +535,7 @@ static void all_three(int fd, int ret[3])
 	};
 
 	ret[0] = from_refs_raw(fd, &r);
-	ret[1] = to_refs_raw(fd, 1, refs, NPAGES, 0);
+	ret[1] = zc_to_refs(fd, 1, refs, NPAGES, 0);
 	ret[2] = zc_wait_free(fd, 0, 0);
 }
 
