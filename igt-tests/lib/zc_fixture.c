@@ -235,7 +235,7 @@ static void zc_gbuf_cleanup(void *data)
 
 void zc_gbuf_get(struct zc_gbuf *b, uint32_t w, uint32_t h, uint32_t seed)
 {
-	uint32_t pages = (w * 4 * h + 4095) / 4096;
+	uint32_t pages = (w * 4 * h + 4095) / 4096;	/* 4 KiB pages */
 
 	b->fd = -1;
 	b->dmabuf = -1;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Fixtures the test binaries share: the driver's counter baseline every
- * subtest must return to, and what the counters mean on x86 PV.
+ * subtest must return to, zc_at_exit() cleanups, vkms with a native
+ * reference buffer, a frontend's granted buffer, module parameters that
+ * are restored, and kernel log records since a mark. They assert and skip
+ * through zc_igt, so only test binaries link them (not tools/).
  */
 #ifndef ZC_FIXTURE_H
 #define ZC_FIXTURE_H
@@ -67,6 +70,7 @@ uint32_t *zc_kms_native(struct zc_kms *k, uint32_t w, uint32_t h,
  */
 uint32_t zc_kms_native_crc(struct zc_kms *k, struct zc_dumb *d, uint32_t *px,
 			   uint32_t seed);
+
 /* A number read from a sysfs or debugfs file, -1 if it cannot be read. */
 long zc_read_long(const char *path);
 /* Writes @v to @path: 0 or -errno of the open or the write. */
@@ -80,6 +84,7 @@ int zc_write_long(const char *path, long v);
  */
 long zc_param_save(const char *path);
 void zc_params_restore(void);
+
 /* Kernel log records from a mark on (/dev/kmsg). */
 void zc_kmsg_mark(void);
 /*
@@ -94,6 +99,7 @@ int zc_kmsg_find(const char *text);
  * does not count. Each record that makes it worse is logged.
  */
 int zc_kmsg_worst_level(void);
+
 /*
  * A frontend's buffer: pages granted with gntalloc to domid 0, the
  * driver's DUMB_FROM_REFS buffer on them and its PRIME export.
