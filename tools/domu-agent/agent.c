@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zc_domu_agent: the frontend side of the cross-domain tests, run by the
+ * /init of the testbed's PV DomU. It grants buffers to Dom0 (gntalloc),
+ * maps buffers Dom0 granted (gntdev), writes and checks patterns, and
+ * ends grants on request. Commands and replies travel through XenStore
+ * under /local/domain/<domid>/data/zc/; igt-tests/lib/zc_domu.h has the
+ * protocol.
+ *
+ * Static, single threaded, libc only: it speaks the XenStore wire
+ * protocol on /dev/xen/xenbus itself (igt-tests/lib/zc_xs.c), so the
+ * DomU needs no Xen libraries (Debian's static libxenstore cannot mix
+ * watches and reads on one handle without threads).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zc_domu.h"
+#include "zc_gnt.h"
+#include "zc_xs.h"
+
+#define MAX_SLOTS	32
+#define PAGE		4096
+
+struct slot {
+	char name[32];
+	bool alloc;		/* gntalloc (we grant) or gntdev (we map) */
+	uint32_t pages;
+	struct zc_gntalloc ga;
+	struct zc_gntdev gd;
+};
+
+static struct slot slots[MAX_SLOTS];
+static struct zc_xs *xs;
+static char base[64];
+static int domid;
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("zc_domu_agent: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static struct slot *find_slot(const char *name)
+{
+	int i;
+
+	for (i = 0; i < MAX_SLOTS; i++)
+		if (slots[i].name[0] && !strcmp(slots[i].name, name))
+			return &slots[i];
+	return NULL;
+}
+
+static struct slot *new_slot(const char *name)
+{
+	int i;
+
+	if (find_slot(name) || strlen(name) >= sizeof(slots[0].name))
+		return NULL;
+	for (i = 0; i < MAX_SLOTS; i++)
+		if (!slots[i].name[0]) {
+			memset(&slots[i], 0, sizeof(slots[i]));
+			slots[i].ga.fd = slots[i].gd.fd = -1;
+			snprintf(slots[i].name, sizeof(slots[i].name), "%s", name);
+			return &slots[i];
+		}
+	return NULL;
+}
+
+static uint8_t *slot_map(struct slot *s)
+{
+	return s->alloc ? s->ga.map : s->gd.map;
+}
+
+/* Kernel messages logged between two calls: deferred grant ends. */
+static int kmsg_fd = -1;
+
+static void kmsg_mark(void)
+{
+	if (kmsg_fd < 0)
+		kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
+}
+
+static int kmsg_count(const char *what)
+{
+	char rec[4096];
+	int count = 0;
+	ssize_t n;
+
+	if (kmsg_fd < 0)
+		return -1;
+	for (;;) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, what))
+			count++;
+	}
+	return count;
+}
+
+static void free_slot(struct slot *s, char *text, size_t size)
+{
+	int deferred;
+
+	kmsg_mark();
+	if (s->alloc)
+		zc_gntalloc_free(&s->ga);
+	else
+		zc_gntdev_unmap(&s->gd);
+	/*
+	 * gnttab_end_foreign_access() logs "deferring g.e." (pr_debug, which
+	 * the DomU's init enables) for a grant still mapped by the other end.
+	 */
+	deferred = kmsg_count("deferring g.e.");
+	deferred += kmsg_count("leaking g.e.");
+	if (text)
+		snprintf(text, size, deferred > 0 ? "deferred %d" : "clean", deferred);
+	s->name[0] = '\0';
+}
+
+/* The same pattern as zc_fill_pattern() in igt-tests/lib/zc_drm.c. */
+static uint32_t pattern(uint32_t x, uint32_t y, uint32_t seed)
+{
+	return ((x * 2654435761u) ^ (y * 40503u) ^ (seed * 2246822519u)) &
+	       0x00ffffff;
+}
+
+static int geometry_ok(struct slot *s, uint32_t w, uint32_t h, uint32_t pitch)
+{
+	return w && h && pitch >= w * 4 &&
+	       (uint64_t)pitch * (h - 1) + w * 4 <= (uint64_t)s->pages * PAGE;
+}
+
+static int do_fill(struct slot *s, uint32_t w, uint32_t h, uint32_t pitch,
+		   uint32_t seed)
+{
+	uint8_t *px = slot_map(s);
+	uint32_t x, y;
+
+	if (!geometry_ok(s, w, h, pitch))
+		return -EINVAL;
+	for (y = 0; y < h; y++) {
+		uint32_t *row = (uint32_t *)(px + (size_t)y * pitch);
+
+		for (x = 0; x < w; x++)
+			row[x] = pattern(x, y, seed);
+	}
+	return 0;
+}
+
+static int do_check(struct slot *s, uint32_t w, uint32_t h, uint32_t pitch,
+		    uint32_t seed, char *text, size_t size)
+{
+	uint8_t *px = slot_map(s);
+	uint32_t x, y;
+
+	if (!geometry_ok(s, w, h, pitch))
+		return -EINVAL;
+	for (y = 0; y < h; y++) {
+		const uint32_t *row = (const uint32_t *)(px + (size_t)y * pitch);
+
+		for (x = 0; x < w; x++)
+			if (row[x] != pattern(x, y, seed)) {
+				snprintf(text, size, "mismatch at %u,%u: 0x%08x, want 0x%08x",
+					 x, y, row[x], pattern(x, y, seed));
+				return -EILSEQ;
+			}
+	}
+	return 0;
+}
+
+static int put_out_refs(const uint32_t *refs, uint32_t n)
+{
+	char path[128], buf[ZC_DOMU_REFS_PER_NODE * 11 + 1];
+	uint32_t i, k;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/out", base);
+	zc_xs_rm(xs, path);
+	for (k = 0; k * ZC_DOMU_REFS_PER_NODE < n; k++) {
+		size_t off = 0;
+
+		buf[0] = '\0';
+		for (i = k * ZC_DOMU_REFS_PER_NODE;
+		     i < n && i < (k + 1) * ZC_DOMU_REFS_PER_NODE; i++)
+			off += snprintf(buf + off, sizeof(buf) - off, "%s%u",
+					off ? " " : "", refs[i]);
+		snprintf(path, sizeof(path), "%s/out/%u", base, k);
+		ret = zc_xs_write(xs, path, buf);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int get_in_refs(uint32_t *refs, uint32_t n)
+{
+	uint32_t got = 0, k;
+	char path[128];
+
+	for (k = 0; got < n; k++) {
+		char *val, *p, *end;
+
+		snprintf(path, sizeof(path), "%s/in/%u", base, k);
+		val = zc_xs_read(xs, path, NULL);
+		if (!val)
+			return -errno;
+		for (p = val; got < n; p = end) {
+			unsigned long r = strtoul(p, &end, 10);
+
+			if (end == p)
+				break;
+			refs[got++] = (uint32_t)r;
+		}
+		free(val);
+	}
+	return 0;
+}
+
+/* Runs one command; returns 0 or -errno, with a text for the reply. */
+static int run(char **argv, int argc, char *text, size_t size)
+{
+	const char *verb = argv[0];
+	struct slot *s = NULL;
+	int i, ret;
+
+	if (!strcmp(verb, "ping")) {
+		snprintf(text, size, "%d", domid);
+		return 0;
+	}
+	if (!strcmp(verb, "reset")) {
+		/* Maps first: a grant we map from Dom0 may be our own. */
+		for (i = 0; i < MAX_SLOTS; i++)
+			if (slots[i].name[0] && !slots[i].alloc)
+				free_slot(&slots[i], NULL, 0);
+		for (i = 0; i < MAX_SLOTS; i++)
+			if (slots[i].name[0])
+				free_slot(&slots[i], NULL, 0);
+		return 0;
+	}
+	if (argc < 2)
+		return -EINVAL;
+
+	if (!strcmp(verb, "alloc") && argc >= 4) {
+		uint32_t pages = strtoul(argv[2], NULL, 0);
+		int to = atoi(argv[3]);
+		bool ro = argc > 4 && !strcmp(argv[4], "ro");
+
+		s = new_slot(argv[1]);
+		if (!s || !pages)
+			return -EINVAL;
+		ret = zc_gntalloc_alloc(&s->ga, to, pages, !ro);
+		if (ret) {
+			s->name[0] = '\0';
+			return ret;
+		}
+		s->alloc = true;
+		s->pages = pages;
+		ret = put_out_refs(s->ga.refs, pages);
+		if (ret) {
+			free_slot(s, NULL, 0);
+			return ret;
+		}
+		snprintf(text, size, "%u", pages);
+		return 0;
+	}
+	if (!strcmp(verb, "map") && argc >= 4) {
+		int from = atoi(argv[2]);
+		uint32_t pages = strtoul(argv[3], NULL, 0), *refs;
+		bool ro = argc > 4 && !strcmp(argv[4], "ro");
+
+		s = new_slot(argv[1]);
+		if (!s || !pages)
+			return -EINVAL;
+		refs = calloc(pages, sizeof(*refs));
+		if (!refs) {
+			s->name[0] = '\0';
+			return -ENOMEM;
+		}
+		ret = get_in_refs(refs, pages);
+		if (!ret)
+			ret = zc_gntdev_map(&s->gd, from, refs, pages, !ro);
+		free(refs);
+		if (ret) {
+			s->name[0] = '\0';
+			return ret;
+		}
+		s->pages = pages;
+		return 0;
+	}
+
+	s = find_slot(argv[1]);
+	if (!s)
+		return -ENOENT;
+	if ((!strcmp(verb, "fill") || !strcmp(verb, "check")) && argc >= 6) {
+		uint32_t w = strtoul(argv[2], NULL, 0), h = strtoul(argv[3], NULL, 0);
+		uint32_t pitch = strtoul(argv[4], NULL, 0);
+		uint32_t seed = strtoul(argv[5], NULL, 0);
+
+		if (verb[0] == 'f')
+			return do_fill(s, w, h, pitch, seed);
+		return do_check(s, w, h, pitch, seed, text, size);
+	}
+	if (!strcmp(verb, "unmap") && !s->alloc) {
+		free_slot(s, text, size);
+		return 0;
+	}
+	if (!strcmp(verb, "free") && s->alloc) {
+		free_slot(s, text, size);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int handle(const char *cmd, char *last_seq, size_t last_size)
+{
+	char buf[1024], *argv[16], *seq, *save = NULL, text[256] = "", path[128];
+	char reply[512];
+	int argc = 0, rc;
+
+	snprintf(buf, sizeof(buf), "%s", cmd);
+	seq = strtok_r(buf, " ", &save);
+	if (!seq || !strcmp(seq, last_seq))
+		return 0;	/* the watch's first event, or seen already */
+	snprintf(last_seq, last_size, "%s", seq);
+	while (argc < 16 && (argv[argc] = strtok_r(NULL, " ", &save)))
+		argc++;
+
+	rc = argc ? run(argv, argc, text, sizeof(text)) : -EINVAL;
+	say("%s -> %d %s", cmd, rc, text);
+	snprintf(reply, sizeof(reply), "%s %d %s", seq, rc, text);
+	snprintf(path, sizeof(path), "%s/reply", base);
+	return zc_xs_write(xs, path, reply);
+}
+
+int main(void)
+{
+	char path[128], ev[256], last_seq[64] = "", pid[32], *v;
+	int tries;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (tries = 0; !(xs = zc_xs_open()); tries++) {
+		if (tries == 100) {
+			say("cannot open XenStore: %s", strerror(errno));
+			return 1;
+		}
+		usleep(100000);
+	}
+
+	v = zc_xs_read(xs, "domid", NULL);
+	if (!v) {
+		say("cannot read my domid: %s", strerror(errno));
+		return 1;
+	}
+	domid = atoi(v);
+	free(v);
+	snprintf(base, sizeof(base), "/local/domain/%d/data/zc", domid);
+
+	snprintf(path, sizeof(path), "%s/cmd", base);
+	if (zc_xs_watch(xs, path, "cmd")) {
+		say("cannot watch %s", path);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/ready", base);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (zc_xs_write(xs, path, pid)) {
+		say("cannot write %s", path);
+		return 1;
+	}
+	say("domain %d ready, commands at %s/cmd", domid, base);
+
+	for (;;) {
+		int ret = zc_xs_wait_event(xs, ev, sizeof(ev), -1);
+
+		if (ret) {
+			say("XenStore connection lost: %s", strerror(-ret));
+			return 1;
+		}
+		snprintf(path, sizeof(path), "%s/cmd", base);
+		v = zc_xs_read(xs, path, NULL);
+		if (!v)
+			continue;
+		ret = handle(v, last_seq, sizeof(last_seq));
+		if (ret)
+			say("cannot write the reply: %s", strerror(-ret));
+		free(v);
+	}
+}
