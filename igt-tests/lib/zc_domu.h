@@ -27,6 +27,9 @@
  *                                 text "clean", or "deferred N" when the
  *                                 DomU kernel logged N grants it could not
  *                                 end because someone still maps them
+ *   settle N MS                   waits up to MS ms until the DomU kernel
+ *                                 ended N deferred grants since the last
+ *                                 free; text: how many it saw
  */
 #ifndef ZC_DOMU_H
 #define ZC_DOMU_H

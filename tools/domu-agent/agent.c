@@ -259,6 +259,24 @@ static int run(char **argv, int argc, char *text, size_t size)
 	if (argc < 2)
 		return -EINVAL;
 
+	if (!strcmp(verb, "settle") && argc >= 3) {
+		int want = atoi(argv[1]), ms = atoi(argv[2]), got = 0, n;
+
+		/* The kernel retries deferred ends from a timer, 10 a second. */
+		for (;;) {
+			n = kmsg_count("freeing g.e.");
+			if (n < 0)
+				return -EIO;
+			got += n;
+			if (got >= want || ms <= 0)
+				break;
+			usleep(50000);
+			ms -= 50;
+		}
+		snprintf(text, size, "%d", got);
+		return got >= want ? 0 : -ETIMEDOUT;
+	}
+
 	if (!strcmp(verb, "alloc") && argc >= 4) {
 		uint32_t pages = strtoul(argv[2], NULL, 0);
 		int to = atoi(argv[3]);
