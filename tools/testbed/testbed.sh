@@ -392,7 +392,7 @@ report_domu() {
 	between "$con" BEGIN-DOMU-LOG END-DOMU-LOG >"$CACHE/domu-console.log"
 	if [ ! -s "$CACHE/domu-console.log" ]; then
 		host_result domu-dmesg-clean fail
-	elif grep -nE "$BAD_DMESG" "$CACHE/domu-console.log" >"$CACHE/domu-bad.log"; then
+	elif grep -nE "$BAD_DMESG|zc_domu_agent exited" "$CACHE/domu-console.log" >"$CACHE/domu-bad.log"; then
 		echo "testbed: kernel trouble in the DomU's console (build/testbed/domu-console.log):"
 		head -40 "$CACHE/domu-bad.log"
 		host_result domu-dmesg-clean fail
