@@ -27,6 +27,11 @@
  *                                 text "clean", or "deferred N" when the
  *                                 DomU kernel logged N grants it could not
  *                                 end because someone still maps them
+ *   xendrm-show W H SEED          opens drm_xen_front's /dev/dri/card0,
+ *                                 shows a WxH dumb buffer with the pattern
+ *   xendrm-fill SEED              rewrites that buffer
+ *   xendrm-close                  closes the card (the frontend destroys
+ *                                 its buffers on the vdispl ring)
  *   settle N MS                   waits up to MS ms until the DomU kernel
  *                                 ended N deferred grants since the last
  *                                 free; text: how many it saw

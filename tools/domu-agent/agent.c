@@ -21,6 +21,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <drm.h>
+#include <drm_fourcc.h>
+#include <drm_mode.h>
+
 #include "zc_domu.h"
 #include "zc_gnt.h"
 #include "zc_xs.h"
@@ -235,6 +242,148 @@ static int get_in_refs(uint32_t *refs, uint32_t n)
 	return 0;
 }
 
+/*
+ * The DomU's own display: drm_xen_front's card (the vdispl device Dom0
+ * attaches), driven with plain ioctls. Each call becomes requests on the
+ * vdispl ring that the backend in Dom0 answers.
+ */
+static struct {
+	int fd;
+	uint32_t handle, fb, crtc, conn, pitch;
+	uint64_t size;
+	uint8_t *px;
+} xd = { .fd = -1 };
+
+static void xendrm_close(void)
+{
+	if (xd.px)
+		munmap(xd.px, xd.size);
+	if (xd.fd >= 0)
+		close(xd.fd);	/* the DRM core drops fb, dumb and CRTC */
+	memset(&xd, 0, sizeof(xd));
+	xd.fd = -1;
+}
+
+static int xioctl(unsigned long req, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(xd.fd, req, arg);
+	} while (ret && (errno == EINTR || errno == EAGAIN));
+	return ret ? -errno : 0;
+}
+
+/* Opens the card, finds a connector with a WxH mode, shows pattern @seed. */
+static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, char *text,
+		       size_t size)
+{
+	struct drm_mode_card_res res = { 0 };
+	struct drm_mode_get_connector conn = { 0 };
+	struct drm_mode_modeinfo modes[32], *mode = NULL;
+	struct drm_mode_create_dumb dumb = { .width = w, .height = h, .bpp = 32 };
+	struct drm_mode_map_dumb map = { 0 };
+	struct drm_mode_fb_cmd2 fb = { .width = w, .height = h,
+				       .pixel_format = DRM_FORMAT_XRGB8888 };
+	struct drm_mode_crtc crtc = { 0 };
+	uint32_t crtcs[4], conns[4], i, x, y;
+	int ret, tries;
+
+	xendrm_close();
+	for (tries = 0; tries < 100; tries++) {
+		xd.fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		if (xd.fd >= 0)
+			break;
+		usleep(100000);
+	}
+	if (xd.fd < 0) {
+		snprintf(text, size, "no /dev/dri/card0");
+		return -ENODEV;
+	}
+
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.connector_id_ptr = (uintptr_t)conns;
+	res.count_crtcs = 4;
+	res.count_connectors = 4;
+	ret = xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res);
+	if (ret || !res.count_crtcs || !res.count_connectors) {
+		snprintf(text, size, "GETRESOURCES");
+		goto err;
+	}
+	xd.crtc = crtcs[0];
+	xd.conn = conns[0];
+	/* The first call, with no room for modes, probes them. */
+	conn.connector_id = xd.conn;
+	ret = xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &conn);
+	if (ret)
+		goto err;
+	memset(&conn, 0, sizeof(conn));
+	conn.connector_id = xd.conn;
+	conn.modes_ptr = (uintptr_t)modes;
+	conn.count_modes = 32;
+	ret = xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &conn);
+	if (ret)
+		goto err;
+	for (i = 0; i < conn.count_modes && i < 32; i++)
+		if (modes[i].hdisplay == w && modes[i].vdisplay == h)
+			mode = &modes[i];
+	if (!mode) {
+		snprintf(text, size, "no %ux%u mode among %u", w, h, conn.count_modes);
+		ret = -ENOENT;
+		goto err;
+	}
+
+	ret = xioctl(DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	if (ret) {
+		snprintf(text, size, "CREATE_DUMB");
+		goto err;
+	}
+	xd.handle = dumb.handle;
+	xd.pitch = dumb.pitch;
+	xd.size = dumb.size;
+	map.handle = dumb.handle;
+	ret = xioctl(DRM_IOCTL_MODE_MAP_DUMB, &map);
+	if (ret)
+		goto err;
+	xd.px = mmap(NULL, xd.size, PROT_READ | PROT_WRITE, MAP_SHARED, xd.fd,
+		     map.offset);
+	if (xd.px == MAP_FAILED) {
+		xd.px = NULL;
+		ret = -errno;
+		goto err;
+	}
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++)
+			((uint32_t *)(xd.px + (size_t)y * xd.pitch))[x] =
+				pattern(x, y, seed);
+
+	fb.handles[0] = xd.handle;
+	fb.pitches[0] = xd.pitch;
+	ret = xioctl(DRM_IOCTL_MODE_ADDFB2, &fb);
+	if (ret) {
+		snprintf(text, size, "ADDFB2");
+		goto err;
+	}
+	xd.fb = fb.fb_id;
+
+	crtc.crtc_id = xd.crtc;
+	crtc.fb_id = xd.fb;
+	crtc.set_connectors_ptr = (uintptr_t)&xd.conn;
+	crtc.count_connectors = 1;
+	crtc.mode = *mode;
+	crtc.mode_valid = 1;
+	ret = xioctl(DRM_IOCTL_MODE_SETCRTC, &crtc);
+	if (ret) {
+		snprintf(text, size, "SETCRTC");
+		goto err;
+	}
+	snprintf(text, size, "%u", xd.pitch);
+	return 0;
+err:
+	xendrm_close();
+	return ret ? ret : -EIO;
+}
+
 /* Runs one command; returns 0 or -errno, with a text for the reply. */
 static int run(char **argv, int argc, char *text, size_t size)
 {
@@ -246,7 +395,27 @@ static int run(char **argv, int argc, char *text, size_t size)
 		snprintf(text, size, "%d", domid);
 		return 0;
 	}
+	if (!strcmp(verb, "xendrm-close")) {
+		xendrm_close();
+		return 0;
+	}
+	if (!strcmp(verb, "xendrm-show") && argc >= 4)
+		return xendrm_show(strtoul(argv[1], NULL, 0),
+				   strtoul(argv[2], NULL, 0),
+				   strtoul(argv[3], NULL, 0), text, size);
+	if (!strcmp(verb, "xendrm-fill") && argc >= 2) {
+		uint32_t x, y, seed = strtoul(argv[1], NULL, 0);
+
+		if (!xd.px)
+			return -ENOENT;
+		for (y = 0; y * xd.pitch < xd.size && y < 16384; y++)
+			for (x = 0; x < xd.pitch / 4; x++)
+				((uint32_t *)(xd.px + (size_t)y * xd.pitch))[x] =
+					pattern(x, y, seed);
+		return 0;
+	}
 	if (!strcmp(verb, "reset")) {
+		xendrm_close();
 		/* Maps first: a grant we map from Dom0 may be our own. */
 		for (i = 0; i < MAX_SLOTS; i++)
 			if (slots[i].name[0] && !slots[i].alloc)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# /init of the testbed's PV DomU (busybox): loads gntalloc and gntdev and
+# /init of the testbed's PV DomU (busybox): loads gntalloc, gntdev and
+# drm_xen_front, and
 # runs zc_domu_agent, the frontend the cross-domain tests drive through
 # XenStore. Its output goes to hvc0, which xenconsoled logs in Dom0.
 
@@ -14,6 +15,10 @@ mount -t tmpfs tmpfs /tmp
 for m in xen-gntalloc xen-gntdev; do
 	modprobe "$m" || echo "domu-init: modprobe $m failed"
 done
+
+# The frontend of the vdispl device zcopy_domu_vdispl attaches. modprobe
+# waits for the devices present at load time: in the background.
+modprobe drm_xen_front &
 
 # The agent reports a grant whose end is deferred (still mapped by Dom0)
 # from this pr_debug line of gnttab_end_foreign_access().

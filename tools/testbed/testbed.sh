@@ -36,7 +36,7 @@ DOMU=${TESTBED_DOMU:-1}
 XEN_UTILS_DEBS="xen-utils-4.17 xen-utils-common xenstore-utils"
 TOOLSTACK_MODULES="xen-evtchn xen-privcmd xenfs"
 XEN_TOOLS="xl oxenstored xenconsoled xenconsole xen-init-dom0 libxl-save-helper"
-DOMU_MODULES="xen-gntalloc xen-gntdev"
+DOMU_MODULES="xen-gntalloc xen-gntdev drm_xen_front"
 
 # Milliseconds since $1 (nanoseconds since the epoch), as seconds.
 secs_since() { local ms=$((($(date +%s%N) - $1) / 1000000)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
