@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # /init of the testbed's PV DomU (busybox): loads gntalloc, gntdev and
-# drm_xen_front, and
-# runs zc_domu_agent, the frontend the cross-domain tests drive through
-# XenStore. Its output goes to hvc0, which xenconsoled logs in Dom0.
+# drm_xen_front, and runs zc_domu_agent, the frontend the cross-domain
+# tests drive through XenStore. Its output goes to hvc0, which xenconsoled
+# logs in Dom0.
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys

@@ -185,7 +185,7 @@ copy_binaries() {
 	done
 }
 
-# The DomU's initramfs: busybox, gntalloc + gntdev, the agent.
+# The DomU's initramfs: busybox, gntalloc, gntdev, drm_xen_front, the agent.
 make_domu_initramfs() {
 	local root=$CACHE/domu-root m
 	rm -rf "$root"
