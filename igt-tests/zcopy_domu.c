@@ -16,7 +16,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -691,6 +693,60 @@ static void test_bad_refs(void)
 	finish();
 }
 
+/*
+ * The backend dies (SIGKILL) holding a FROM_REFS buffer of the DomU's
+ * pages mapped into its address space (on x86 PV: grant entries Xen
+ * wrote into its page tables) and exported: the exit tears everything
+ * down, the counters return to the baseline and the DomU then ends access
+ * to its pages without deferral.
+ */
+static void test_backend_killed(void)
+{
+	uint32_t refs[PAGES];
+	int pipefd[2], status;
+	char text[64], c;
+	pid_t pid;
+
+	start();
+	domu_grant("a", PAGES, 0, refs);
+	agent_ok("fill a %u %u %u %u", W, H, PITCH, SEED_A);
+	zc_assert_ok(pipe(pipefd));
+
+	pid = fork();
+	zc_assert(pid >= 0);
+	if (pid == 0) {
+		struct drm_xen_zcopy_dumb_from_refs req;
+		volatile uint32_t *px;
+		int fd = zc_xen_open(), dmabuf;
+
+		if (fd < 0 || zc_from_refs(fd, refs, PAGES, domu.domid, W, H, 32, &req) ||
+		    zc_prime_export(fd, req.dumb.handle, &dmabuf))
+			_exit(1);
+		px = zc_dumb_map(fd, req.dumb.handle, req.dumb.size);
+		if (!px)
+			_exit(1);
+		c = px[0] == (((0 * 2654435761u) ^ (0 * 40503u) ^
+			       (SEED_A * 2246822519u)) & 0x00ffffff) ? 'y' : 'n';
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	zc_assert_eq(read(pipefd[0], &c, 1), 1);
+	zc_assert_f(c == 'y', "the child did not read the DomU's pattern");
+	zc_assert_eq(zc_stat("mapped_grants"), base.v[ST_MAPPED] + PAGES);
+	zc_assert_eq(zc_stat("pv_user_grants"),
+		     base.v[ST_PV_USER] + (is_pv() ? PAGES : 0));
+
+	kill(pid, SIGKILL);
+	zc_assert_eq(waitpid(pid, &status, 0), pid);
+	zc_assert(WIFSIGNALED(status));
+	finish();
+	zc_assert_ok(agent(text, sizeof(text), "free a"));
+	zc_assert_f(!strcmp(text, "clean"), "DomU: %s", text);
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -816,6 +872,7 @@ static const struct zc_subtest subtests[] = {
 	{ "wait-free-handshake", test_wait_free_handshake },
 	{ "domu-ends-early", test_domu_ends_early },
 	{ "bad-refs", test_bad_refs },
+	{ "backend-killed", test_backend_killed },
 	/* Last: it destroys the DomU (and creates it again). */
 	{ "destroy-while-in-use", test_destroy_while_in_use },
 	{ }
