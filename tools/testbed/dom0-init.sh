@@ -43,7 +43,7 @@ wait_for() {
 # cross-domain tests drive. /run/zc-domu holds its domid once the agent
 # answers; the tests skip without it.
 start_domu() {
-	local t0 id
+	local t0 t1 t2 id
 	t0=$(uptime_s)
 	for m in xen-evtchn xen-privcmd xenfs; do
 		modprobe "$m" || echo "init: modprobe $m failed"
@@ -55,15 +55,17 @@ start_domu() {
 	wait_for 100 xenstore-read -s / || { echo "init: xenstored does not answer"; return 1; }
 	xen-init-dom0 >/tmp/xen-init-dom0.log 2>&1 || { cat /tmp/xen-init-dom0.log; return 1; }
 	xenconsoled --log=guest --log-dir=/var/log/xen/console || return 1
+	t1=$(uptime_s)
 	xl create /opt/zcopy/domu/domu.cfg >/tmp/xl-create.log 2>&1 ||
 		{ cat /tmp/xl-create.log; return 1; }
 	id=$(xl domid zc-domu) || return 1
+	t2=$(uptime_s)
 	if ! wait_for 600 xenstore-read "/local/domain/$id/data/zc/ready"; then
 		echo "init: the DomU's agent did not come up"
 		return 1
 	fi
 	echo "$id" >/run/zc-domu
-	echo "@@ZC DOMU-READY domid $id up in $(awk "BEGIN { print $(uptime_s) - $t0 }")s (toolstack + xl create + agent, Dom0 uptime $(uptime_s)s)"
+	echo "@@ZC DOMU-READY domid $id up in $(awk "BEGIN { t = $(uptime_s); printf \"%.1fs (toolstack %.1fs, xl create %.1fs, DomU boot to agent %.1fs)\", t - $t0, $t1 - $t0, $t2 - $t1, t - $t2 }"), Dom0 uptime $(uptime_s)s"
 }
 
 # What the DomU printed on its console, and Xen's view of the domains.
