@@ -328,7 +328,9 @@ show_console_tail() {
 # Reads the run's output back: the runner's lines, its summary, dmesg.
 report_check() {
 	local con=$CACHE/console.log out passed=0 failed=0 skipped=0 summary
-	if ! tr -d '\r\000' <"$con" | grep -q '@@ZC END-RUN'; then
+	# Not grep -q: with pipefail, tr dying of SIGPIPE after an early match
+	# fails the pipeline (it did, once the console grew with the DomU's).
+	if ! tr -d '\r\000' <"$con" | grep '@@ZC END-RUN' >/dev/null; then
 		show_console_tail "$con"
 		host_result vm-booted fail
 	else
@@ -363,8 +365,8 @@ report_check() {
 		report_domu "$con"
 	fi
 
-	if tr -d '\r' <"$CACHE/console-bare.log" | grep -q '@@ZC BARE modprobe-rc=[1-9]' &&
-	   tr -d '\r' <"$CACHE/console-bare.log" | grep -q 'xen_drm_zcopy: not running on Xen'; then
+	if tr -d '\r' <"$CACHE/console-bare.log" | grep '@@ZC BARE modprobe-rc=[1-9]' >/dev/null &&
+	   tr -d '\r' <"$CACHE/console-bare.log" | grep 'xen_drm_zcopy: not running on Xen' >/dev/null; then
 		host_result refuses-without-xen ok
 	else
 		show_console_tail "$CACHE/console-bare.log"
