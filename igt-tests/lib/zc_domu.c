@@ -79,7 +79,16 @@ int zc_domu_cmd(struct zc_domu *d, char *text, size_t size,
 
 	if (text && size)
 		text[0] = '\0';
-	/* Unique across the test processes that share the agent. */
+	/*
+	 * Unique across the test processes that share the agent, even if a
+	 * pid comes back: the agent ignores a command with its last seq.
+	 */
+	if (!d->seq) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		d->seq = (unsigned int)(ts.tv_nsec / 1000) * 1000;
+	}
 	snprintf(seq, sizeof(seq), "%d.%u", getpid(), ++d->seq);
 	n = snprintf(cmd, sizeof(cmd), "%s ", seq);
 	va_start(ap, fmt);
