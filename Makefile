@@ -3,6 +3,7 @@
 # xen-zcopy: top-level build.
 #
 #   make             build the module, the tests and the tools
+#   make domu-agent  the static agent the testbed's DomU runs
 #   make check       boot the QEMU+Xen testbed and run the whole test suite
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
 #   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
@@ -18,9 +19,9 @@ DRV := $(TOP)/drivers/gpu/drm/xen
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module tests tools check demo lint arm64 install clean help
+.PHONY: all module tests tools domu-agent check demo lint arm64 install clean help
 
-all: module tests tools
+all: module tests tools domu-agent
 
 module:
 	@if [ -z "$(KDIR)" ] || [ ! -f "$(KDIR)/Makefile" ]; then \
@@ -36,6 +37,10 @@ tests:
 tools:
 	@echo "  TOOLS   tools -> $(BUILD)/tools"
 	$(MAKE) -C tools BUILD=$(BUILD)/tools
+
+domu-agent:
+	@echo "  AGENT   tools/domu-agent -> $(BUILD)/domu"
+	$(MAKE) -C tools/domu-agent BUILD=$(BUILD)/domu
 
 check:
 	bash tools/testbed/testbed.sh check
@@ -57,7 +62,7 @@ install: module
 
 clean:
 	-[ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(DRV) clean
-	rm -rf $(BUILD)/igt-tests $(BUILD)/tools
+	rm -rf $(BUILD)/igt-tests $(BUILD)/tools $(BUILD)/domu
 
 help:
 	@sed -n 's/^#   //p' Makefile

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# /init of the testbed's Dom0 (busybox). Loads the modules, runs what the
-# kernel command line asks for (zc.mode=check|demo|bare, zc.tests=GLOB)
-# and prints it between markers the host reads back, then the whole dmesg.
+# /init of the testbed's Dom0 (busybox). Loads the modules, starts the Xen
+# toolstack and a PV DomU (zc.domu=1), runs what the kernel command line
+# asks for (zc.mode=check|demo|bare, zc.tests=GLOB) and prints it between
+# markers the host reads back, then the whole dmesg and the DomU's console.
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -16,12 +17,68 @@ mount -t tmpfs tmpfs /run
 
 mode=check
 tests=
+domu=0
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	zc.mode=*) mode=${arg#zc.mode=} ;;
 	zc.tests=*) tests=${arg#zc.tests=} ;;
+	zc.domu=*) domu=${arg#zc.domu=} ;;
 	esac
 done
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# Waits up to $1 tenths of a second for the command in the other arguments.
+wait_for() {
+	local n=$1
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -le 0 ] && return 1
+		sleep 0.1
+	done
+}
+
+# The Xen toolstack from the initramfs, then the DomU whose agent the
+# cross-domain tests drive. /run/zc-domu holds its domid once the agent
+# answers; the tests skip without it.
+start_domu() {
+	local t0 t1 t2 id
+	t0=$(uptime_s)
+	for m in xen-evtchn xen-privcmd xenfs; do
+		modprobe "$m" || echo "init: modprobe $m failed"
+	done
+	mkdir -p /proc/xen /run/xen /run/xenstored /var/lib/xen /var/lib/xenstored \
+		/var/log/xen/console /var/lock
+	mount -t xenfs xenfs /proc/xen || return 1
+	oxenstored --pid-file /run/xen/xenstored.pid || return 1
+	wait_for 100 xenstore-read -s / || { echo "init: xenstored does not answer"; return 1; }
+	xen-init-dom0 >/tmp/xen-init-dom0.log 2>&1 || { cat /tmp/xen-init-dom0.log; return 1; }
+	xenconsoled --log=guest --log-dir=/var/log/xen/console || return 1
+	t1=$(uptime_s)
+	xl create /opt/zcopy/domu/domu.cfg >/tmp/xl-create.log 2>&1 ||
+		{ cat /tmp/xl-create.log; return 1; }
+	id=$(xl domid zc-domu) || return 1
+	t2=$(uptime_s)
+	if ! wait_for 600 xenstore-read "/local/domain/$id/data/zc/ready"; then
+		echo "init: the DomU's agent did not come up"
+		return 1
+	fi
+	echo "$id" >/run/zc-domu
+	echo "@@ZC DOMU-READY domid $id up in $(awk "BEGIN { t = $(uptime_s); printf \"%.1fs (toolstack %.1fs, xl create %.1fs, DomU boot to agent %.1fs)\", t - $t0, $t1 - $t0, $t2 - $t1, t - $t2 }"), Dom0 uptime $(uptime_s)s"
+}
+
+# What the DomU printed on its console, and Xen's view of the domains.
+report_domu() {
+	echo "@@ZC BEGIN-DOMU-LOG"
+	xl list 2>&1
+	for f in /var/log/xen/console/guest-*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f"
+		cat "$f"
+	done
+	echo "@@ZC END-DOMU-LOG"
+}
 
 if [ "$mode" = bare ]; then
 	modprobe xen_drm_zcopy 2>/dev/null
@@ -40,7 +97,11 @@ for m in xen-gntdev xen-gntalloc vgem vkms xen_drm_zcopy; do
 	modprobe "$m" || echo "init: modprobe $m failed"
 done
 
-export PATH=/opt/zcopy/bin:/bin
+export PATH=/opt/zcopy/bin:/opt/xen/bin:/bin
+if [ "$domu" = 1 ] && [ -x /opt/xen/bin/xl ]; then
+	start_domu || echo "@@ZC DOMU-FAILED (cross-domain tests will skip)"
+fi
+
 echo "@@ZC BEGIN-RUN"
 case $mode in
 demo)
@@ -61,4 +122,5 @@ echo "@@ZC END-RUN rc=$rc"
 echo "@@ZC BEGIN-DMESG"
 dmesg
 echo "@@ZC END-DMESG"
+[ "$domu" = 1 ] && [ -x /opt/xen/bin/xl ] && report_domu
 poweroff -f

@@ -10,7 +10,8 @@
 #   testbed.sh demo           run tools/zcopy_demo in Dom0
 #   testbed.sh setup          install, fetch and build only
 #
-# Environment: TESTS=GLOB (same as the argument), TESTBED_TIMEOUT=seconds.
+# Environment: TESTS=GLOB (same as the argument), TESTBED_TIMEOUT=seconds,
+# TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip).
 # Caches live in build/testbed/ (git-ignored): a second run skips them.
 
 set -euo pipefail
@@ -22,10 +23,20 @@ T0=$(date +%s%N)
 # Host packages: the emulator, kernel headers and source for the Dom0
 # kernel, the initramfs userland and the libraries the tests link.
 HOST_PACKAGES="qemu-system-x86 busybox-static kmod cpio xz-utils gcc make
-	libdrm-dev libxen-dev pkg-config sparse"
+	libdrm-dev libxen-dev pkg-config sparse libxenmisc4.17 libxenstore4 libyajl2
+	libgcc-s1"
 
 # Modules the Dom0 needs besides ours and vkms (their dependencies follow).
 GUEST_MODULES="xen-gntdev xen-gntalloc vgem drm_kms_helper drm_shmem_helper"
+
+# A second domain: Dom0 runs the Xen toolstack from its initramfs and starts
+# a PV DomU (same kernel, its own busybox initramfs) whose agent plays the
+# frontend of the cross-domain tests (igt-tests/zcopy_domu.c).
+DOMU=${TESTBED_DOMU:-1}
+XEN_UTILS_DEBS="xen-utils-4.17 xen-utils-common xenstore-utils"
+TOOLSTACK_MODULES="xen-evtchn xen-privcmd xenfs"
+XEN_TOOLS="xl oxenstored xenconsoled xenconsole xen-init-dom0 libxl-save-helper"
+DOMU_MODULES="xen-gntalloc xen-gntdev drm_xen_front"
 
 # Milliseconds since $1 (nanoseconds since the epoch), as seconds.
 secs_since() { local ms=$((($(date +%s%N) - $1) / 1000000)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
@@ -108,6 +119,26 @@ fetch_guest() {
 	fi
 }
 
+# The Xen toolstack for Dom0 (xl, oxenstored, xenconsoled, ...). Its
+# libraries are the host's, which libxen-dev pulls in at the same version.
+fetch_toolstack() {
+	local d=$CACHE/debs v_utils v_lib
+	[ "$DOMU" = 1 ] || return 0
+	if [ ! -x "$CACHE/xentools/usr/lib/xen-4.17/bin/xl" ]; then
+		mkdir -p "$d"
+		(cd "$d" && apt-get download -q $XEN_UTILS_DEBS >/dev/null 2>&1) ||
+			die "apt-get download $XEN_UTILS_DEBS failed"
+		rm -rf "$CACHE/xentools"
+		for p in $XEN_UTILS_DEBS; do
+			dpkg -x "$(ls "$d/${p}"_*.deb | tail -1)" "$CACHE/xentools"
+		done
+	fi
+	v_utils=$(ls "$d"/xen-utils-4.17_*.deb | tail -1 | sed 's/.*_\(.*\)_amd64.deb/\1/;s/%3a/:/')
+	v_lib=$(dpkg-query -W -f='${Version}' libxenmisc4.17)
+	[ "$v_utils" = "$v_lib" ] ||
+		echo "  note: xen-utils-4.17 is $v_utils, the host's libxenmisc4.17 is $v_lib"
+}
+
 build_vkms() {
 	local src=$CACHE/vkms
 	[ -f "$src/vkms.ko" ] && return 0
@@ -124,7 +155,7 @@ build_vkms() {
 build_project() {
 	make -C "$TOP" module KDIR="/usr/src/linux-headers-$KVER" >"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "xen_drm_zcopy.ko does not build"; }
-	make -C "$TOP" tests tools >>"$CACHE/build.log" 2>&1 ||
+	make -C "$TOP" tests tools domu-agent >>"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "tests or tools do not build"; }
 }
 
@@ -154,6 +185,61 @@ copy_binaries() {
 	done
 }
 
+# The DomU's initramfs: busybox, gntalloc, gntdev, drm_xen_front, the agent.
+make_domu_initramfs() {
+	local root=$CACHE/domu-root m
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,proc,sys,dev,tmp,lib/modules/"$KVER"}
+	cp /bin/busybox "$root/bin/busybox"
+	"$root/bin/busybox" --list | while read -r m; do
+		[ -e "$root/bin/$m" ] || ln -s busybox "$root/bin/$m"
+	done
+	for m in $DOMU_MODULES; do
+		copy_module_closure "$root" "$m"
+	done
+	cp "$CACHE"/image/lib/modules/"$KVER"/modules.{order,builtin,builtin.modinfo} \
+		"$root/lib/modules/$KVER/"
+	depmod -b "$root" "$KVER"
+	install -m 0755 "$TOP/build/domu/zc_domu_agent" "$root/bin/zc_domu_agent"
+	install -m 0755 "$TOP/tools/testbed/domu-init.sh" "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$CACHE/domu-initrd.gz"
+}
+
+# The toolstack, the DomU's kernel, initramfs and xl config in Dom0's root.
+add_toolstack() {
+	local root=$1 x=$CACHE/xentools t bins=() libgcc
+	for t in $XEN_TOOLS; do
+		bins+=("$x/usr/lib/xen-4.17/bin/$t")
+	done
+	copy_binaries "$root" /opt/xen/bin "${bins[@]}" "$x/usr/bin/xenstore"
+	for t in read write ls list rm exists watch chmod; do
+		ln -s xenstore "$root/opt/xen/bin/xenstore-$t"
+	done
+	# glibc dlopens libgcc_s (pthread_cancel, backtraces): xl aborts without.
+	libgcc=$(gcc -print-file-name=libgcc_s.so.1)
+	libgcc=$(readlink -f "$libgcc")
+	[ -f "$libgcc" ] || libgcc=/lib/x86_64-linux-gnu/libgcc_s.so.1
+	mkdir -p "$root/lib/x86_64-linux-gnu"
+	cp -L "$libgcc" "$root/lib/x86_64-linux-gnu/libgcc_s.so.1"
+	mkdir -p "$root/etc/xen" "$root/var"
+	cp "$x/etc/xen/xl.conf" "$x/etc/xen/oxenstored.conf" "$root/etc/xen/"
+	ln -s /run "$root/var/run"
+
+	mkdir -p "$root/opt/zcopy/domu"
+	cp "$CACHE/image/boot/vmlinuz-$KVER" "$root/opt/zcopy/domu/vmlinuz"
+	cp "$CACHE/domu-initrd.gz" "$root/opt/zcopy/domu/initrd.gz"
+	cat >"$root/opt/zcopy/domu/domu.cfg" <<-CFG
+	name = "zc-domu"
+	type = "pv"
+	kernel = "/opt/zcopy/domu/vmlinuz"
+	ramdisk = "/opt/zcopy/domu/initrd.gz"
+	extra = "console=hvc0 loglevel=5"
+	memory = 256
+	vcpus = 1
+	on_crash = "preserve"
+	CFG
+}
+
 make_initramfs() {
 	local root=$CACHE/root m
 	rm -rf "$root"
@@ -163,7 +249,7 @@ make_initramfs() {
 		[ -e "$root/bin/$m" ] || ln -s busybox "$root/bin/$m"
 	done
 
-	for m in $GUEST_MODULES; do
+	for m in $GUEST_MODULES $([ "$DOMU" = 1 ] && echo "$TOOLSTACK_MODULES"); do
 		copy_module_closure "$root" "$m"
 	done
 	cp "$CACHE/vkms/vkms.ko" "$TOP/drivers/gpu/drm/xen/xen_drm_zcopy.ko" \
@@ -180,6 +266,11 @@ make_initramfs() {
 		copy_binaries "$root" /opt/zcopy/bin "$TOP/build/igt-tests/zc_runner"
 	[ ${#tools[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/bin "${tools[@]}"
 
+	if [ "$DOMU" = 1 ]; then
+		make_domu_initramfs
+		add_toolstack "$root"
+	fi
+
 	install -m 0755 "$TOP/tools/testbed/dom0-init.sh" "$root/init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$CACHE/initrd.gz"
 }
@@ -188,10 +279,12 @@ make_initramfs() {
 # goes to $CACHE/console.log.
 boot_xen() {
 	local args=$1 tmo=${TESTBED_TIMEOUT:-1500} rc=0
-	timeout "$tmo" qemu-system-x86_64 -cpu qemu64,+rdrand -m 1024 -smp 2 \
+	# 2 GB: Dom0 keeps 512 MB, the rest is free for the DomU. RDRAND
+	# spares xl create a wait for the kernel's entropy.
+	timeout "$tmo" qemu-system-x86_64 -cpu qemu64,+rdrand -m 2048 -smp 2 \
 		-nographic -no-reboot -monitor none \
 		-kernel "$CACHE/xen.elf" \
-		-append "dom0_mem=512M console=com1 com1=115200,8n1 noreboot" \
+		-append "dom0_mem=512M,max:512M console=com1 com1=115200,8n1 noreboot" \
 		-initrd "$CACHE/image/boot/vmlinuz-$KVER console=hvc0 panic=-1 quiet $args,$CACHE/initrd.gz" \
 		</dev/null >"$CACHE/console.log" 2>&1 || rc=$?
 	[ $rc -eq 124 ] && echo "  QEMU timed out after ${tmo}s"
@@ -235,7 +328,9 @@ show_console_tail() {
 # Reads the run's output back: the runner's lines, its summary, dmesg.
 report_check() {
 	local con=$CACHE/console.log out passed=0 failed=0 skipped=0 summary
-	if ! tr -d '\r\000' <"$con" | grep -q '@@ZC END-RUN'; then
+	# Not grep -q: with pipefail, tr dying of SIGPIPE after an early match
+	# fails the pipeline (it did, once the console grew with the DomU's).
+	if ! tr -d '\r\000' <"$con" | grep '@@ZC END-RUN' >/dev/null; then
 		show_console_tail "$con"
 		host_result vm-booted fail
 	else
@@ -266,8 +361,12 @@ report_check() {
 		host_result dmesg-clean ok
 	fi
 
-	if tr -d '\r' <"$CACHE/console-bare.log" | grep -q '@@ZC BARE modprobe-rc=[1-9]' &&
-	   tr -d '\r' <"$CACHE/console-bare.log" | grep -q 'xen_drm_zcopy: not running on Xen'; then
+	if [ "$DOMU_RUN" = 1 ]; then
+		report_domu "$con"
+	fi
+
+	if tr -d '\r' <"$CACHE/console-bare.log" | grep '@@ZC BARE modprobe-rc=[1-9]' >/dev/null &&
+	   tr -d '\r' <"$CACHE/console-bare.log" | grep 'xen_drm_zcopy: not running on Xen' >/dev/null; then
 		host_result refuses-without-xen ok
 	else
 		show_console_tail "$CACHE/console-bare.log"
@@ -280,12 +379,46 @@ report_check() {
 	[ "$failed" -eq 0 ]
 }
 
+# The DomU: it came up, and its console (xenconsoled's log, printed by
+# Dom0 at the end) shows no kernel trouble.
+report_domu() {
+	local con=$1 up
+	up=$(tr -d '\r' <"$con" | sed -n 's/.*@@ZC DOMU-READY \(.*\)/\1/p' | tail -1)
+	if [ -n "$up" ]; then
+		echo "testbed: DomU $up"
+		host_result domu-booted ok
+	else
+		tr -d '\r' <"$con" | grep '@@ZC DOMU' || true
+		host_result domu-booted fail
+	fi
+	between "$con" BEGIN-DOMU-LOG END-DOMU-LOG >"$CACHE/domu-console.log"
+	if [ ! -s "$CACHE/domu-console.log" ]; then
+		host_result domu-dmesg-clean fail
+	elif grep -nE "$BAD_DMESG|zc_domu_agent exited" "$CACHE/domu-console.log" >"$CACHE/domu-bad.log"; then
+		echo "testbed: kernel trouble in the DomU's console (build/testbed/domu-console.log):"
+		head -40 "$CACHE/domu-bad.log"
+		host_result domu-dmesg-clean fail
+	else
+		host_result domu-dmesg-clean ok
+	fi
+}
+
+# Whether a run of GLOB needs the DomU: only the cross-domain tests use it,
+# so a run of other tests spares its boot.
+domu_wanted() {
+	case $1 in
+	'' | zcopy_domu* | [*?[]*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
 prepare() {
 	mkdir -p "$CACHE"
 	step "resolving the Dom0 kernel" resolve_kernel
 	log "Dom0 kernel $KVER"
 	step "installing host packages" install_host
 	step "fetching Xen and the Dom0 kernel" fetch_guest
+	if [ "$DOMU" = 1 ]; then step "fetching the Xen toolstack" fetch_toolstack; fi
 	step "building vkms from linux-source-6.1" build_vkms
 	step "building xen_drm_zcopy.ko, tests and tools" build_project
 	step "packing the Dom0 initramfs" make_initramfs
@@ -298,14 +431,16 @@ setup)
 	;;
 check)
 	glob=${2:-${TESTS:-}}
+	DOMU_RUN=$DOMU
+	domu_wanted "$glob" || DOMU_RUN=0
 	prepare
 	step "booting the kernel without Xen (module must refuse)" boot_bare
-	step "booting Xen + Dom0 and running the tests" boot_xen "zc.mode=check${glob:+ zc.tests=$glob}"
+	step "booting Xen + Dom0 and running the tests" boot_xen "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}"
 	report_check
 	;;
 demo)
 	prepare
-	step "booting Xen + Dom0 and running the demo" boot_xen "zc.mode=demo"
+	step "booting Xen + Dom0 and running the demo" boot_xen "zc.mode=demo zc.domu=0"
 	out=$(between "$CACHE/console.log" BEGIN-RUN END-RUN)
 	if [ -z "$out" ]; then
 		show_console_tail "$CACHE/console.log"

@@ -27,6 +27,11 @@
  *   mprotect it has no pages and access faults with SIGBUS. Clearing the
  *   soft-dirty bits, which leaves VM_PFNMAP entries alone, keeps it.
  *
+ * igt-tests/zcopy_domu.c checks both paths with the frames of a real PV
+ * DomU (self-grants cannot: their frames are Dom0's own). With plain
+ * vmap() and vm_insert_page() instead, vkms' composition oopses on a
+ * not-present kernel entry and a user access never completes.
+ *
  * Auto-translated guests (arm64, x86 PVH/HVM) map the ballooned pages the
  * usual way: their page tables name guest frames, not machine frames.
  *

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Driving the DomU agent (tools/domu-agent) from Dom0 tests.
+ *
+ * The testbed's Dom0 starts a PV DomU whose /init runs zc_domu_agent, and
+ * writes the DomU's domid to /run/zc-domu once the agent answers. Agent and
+ * tests talk through XenStore under /local/domain/<domid>/data/zc/:
+ *
+ *   ready       agent -> Dom0: the agent's pid, written once it listens
+ *   in/<k>      Dom0 -> agent: refs for "map", up to 256 per node
+ *   cmd         Dom0 -> agent: "<seq> <verb> <args...>"
+ *   out/<k>     agent -> Dom0: refs from "alloc", up to 256 per node
+ *   reply       agent -> Dom0: "<seq> <rc> <text>", rc 0 or -errno
+ *
+ * Chunks stay below oxenstored's quota-maxsize (2048 bytes per node a
+ * guest writes). Verbs (NAME names a buffer slot of the agent):
+ *
+ *   ping                          text: the DomU's domid
+ *   reset                         drops every slot (maps, then grants)
+ *   alloc NAME PAGES DOMID [ro]   gntalloc: grants zeroed pages to DOMID,
+ *                                 refs in out/; text: PAGES
+ *   map NAME DOMID PAGES [ro]     gntdev: maps PAGES refs of DOMID from in/
+ *   fill NAME W H PITCH SEED      writes zc_fill_pattern()'s XRGB8888 pattern
+ *   check NAME W H PITCH SEED     compares with it; -EILSEQ + where if not
+ *   unmap NAME                    gntdev: unmaps and closes
+ *   free NAME                     gntalloc: munmap, DEALLOC_GREF, close;
+ *                                 text "clean", or "deferred N" when the
+ *                                 DomU kernel logged N grants it could not
+ *                                 end because someone still maps them
+ *   xendrm-show W H SEED          opens drm_xen_front's /dev/dri/card0,
+ *                                 shows a WxH dumb buffer with the pattern
+ *   xendrm-fill SEED              rewrites that buffer
+ *   xendrm-close                  closes the card (the frontend destroys
+ *                                 its buffers on the vdispl ring)
+ *   settle N MS                   waits up to MS ms until the DomU kernel
+ *                                 ended N deferred grants since the last
+ *                                 free; text: how many it saw
+ */
+#ifndef ZC_DOMU_H
+#define ZC_DOMU_H
+
+#include <stdint.h>
+
+#include "zc_xs.h"
+
+#define ZC_DOMU_FILE		"/run/zc-domu"
+#define ZC_DOMU_REFS_PER_NODE	256
+
+struct zc_domu {
+	struct zc_xs *xs;
+	int domid;
+	char base[64];
+	unsigned int seq;
+};
+
+/*
+ * Connects to the running DomU's agent: -ENODEV when the testbed started
+ * no DomU (tests skip), other -errno when it does not answer.
+ */
+int zc_domu_open(struct zc_domu *d);
+void zc_domu_close(struct zc_domu *d);
+
+/*
+ * Sends a command and waits up to 20 s for its reply. Returns the agent's
+ * rc (0 or -errno) or -ETIMEDOUT; the reply's text goes to @text.
+ */
+int zc_domu_cmd(struct zc_domu *d, char *text, size_t size,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Refs for the next "map" (in/), refs of the last "alloc" (out/). */
+int zc_domu_put_refs(struct zc_domu *d, const uint32_t *refs, uint32_t n);
+int zc_domu_get_refs(struct zc_domu *d, uint32_t *refs, uint32_t n);
+
+/* Whether domain @domid exists (xl list); for tests that destroy it. */
+int zc_domu_exists(int domid);
+
+#endif /* ZC_DOMU_H */

@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zc_domu_agent: the frontend side of the cross-domain tests, run by the
+ * /init of the testbed's PV DomU. It grants buffers to Dom0 (gntalloc),
+ * maps buffers Dom0 granted (gntdev), writes and checks patterns, and
+ * ends grants on request. Commands and replies travel through XenStore
+ * under /local/domain/<domid>/data/zc/; igt-tests/lib/zc_domu.h has the
+ * protocol.
+ *
+ * Static, single threaded, libc only: it speaks the XenStore wire
+ * protocol on /dev/xen/xenbus itself (igt-tests/lib/zc_xs.c), so the
+ * DomU needs no Xen libraries (Debian's static libxenstore cannot mix
+ * watches and reads on one handle without threads).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <drm.h>
+#include <drm_fourcc.h>
+#include <drm_mode.h>
+
+#include "zc_domu.h"
+#include "zc_gnt.h"
+#include "zc_xs.h"
+
+#define MAX_SLOTS	32
+#define PAGE		4096
+
+struct slot {
+	char name[32];
+	bool alloc;		/* gntalloc (we grant) or gntdev (we map) */
+	uint32_t pages;
+	struct zc_gntalloc ga;
+	struct zc_gntdev gd;
+};
+
+static struct slot slots[MAX_SLOTS];
+static struct zc_xs *xs;
+static char base[64];
+static int domid;
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("zc_domu_agent: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static struct slot *find_slot(const char *name)
+{
+	int i;
+
+	for (i = 0; i < MAX_SLOTS; i++)
+		if (slots[i].name[0] && !strcmp(slots[i].name, name))
+			return &slots[i];
+	return NULL;
+}
+
+static struct slot *new_slot(const char *name)
+{
+	int i;
+
+	if (find_slot(name) || strlen(name) >= sizeof(slots[0].name))
+		return NULL;
+	for (i = 0; i < MAX_SLOTS; i++)
+		if (!slots[i].name[0]) {
+			memset(&slots[i], 0, sizeof(slots[i]));
+			slots[i].ga.fd = slots[i].gd.fd = -1;
+			snprintf(slots[i].name, sizeof(slots[i].name), "%s", name);
+			return &slots[i];
+		}
+	return NULL;
+}
+
+static uint8_t *slot_map(struct slot *s)
+{
+	return s->alloc ? s->ga.map : s->gd.map;
+}
+
+/* Kernel messages logged between two calls: deferred grant ends. */
+static int kmsg_fd = -1;
+
+static void kmsg_mark(void)
+{
+	if (kmsg_fd < 0)
+		kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
+}
+
+static int kmsg_count(const char *what)
+{
+	char rec[4096];
+	int count = 0;
+	ssize_t n;
+
+	if (kmsg_fd < 0)
+		return -1;
+	for (;;) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, what))
+			count++;
+	}
+	return count;
+}
+
+static void free_slot(struct slot *s, char *text, size_t size)
+{
+	int deferred;
+
+	kmsg_mark();
+	if (s->alloc)
+		zc_gntalloc_free(&s->ga);
+	else
+		zc_gntdev_unmap(&s->gd);
+	/*
+	 * gnttab_end_foreign_access() logs "deferring g.e." (pr_debug, which
+	 * the DomU's init enables) for a grant still mapped by the other end.
+	 */
+	deferred = kmsg_count("deferring g.e.");
+	deferred += kmsg_count("leaking g.e.");
+	if (text)
+		snprintf(text, size, deferred > 0 ? "deferred %d" : "clean", deferred);
+	s->name[0] = '\0';
+}
+
+/* The same pattern as zc_fill_pattern() in igt-tests/lib/zc_drm.c. */
+static uint32_t pattern(uint32_t x, uint32_t y, uint32_t seed)
+{
+	return ((x * 2654435761u) ^ (y * 40503u) ^ (seed * 2246822519u)) &
+	       0x00ffffff;
+}
+
+static int geometry_ok(struct slot *s, uint32_t w, uint32_t h, uint32_t pitch)
+{
+	return w && h && pitch >= w * 4 &&
+	       (uint64_t)pitch * (h - 1) + w * 4 <= (uint64_t)s->pages * PAGE;
+}
+
+static int do_fill(struct slot *s, uint32_t w, uint32_t h, uint32_t pitch,
+		   uint32_t seed)
+{
+	uint8_t *px = slot_map(s);
+	uint32_t x, y;
+
+	if (!geometry_ok(s, w, h, pitch))
+		return -EINVAL;
+	for (y = 0; y < h; y++) {
+		uint32_t *row = (uint32_t *)(px + (size_t)y * pitch);
+
+		for (x = 0; x < w; x++)
+			row[x] = pattern(x, y, seed);
+	}
+	return 0;
+}
+
+static int do_check(struct slot *s, uint32_t w, uint32_t h, uint32_t pitch,
+		    uint32_t seed, char *text, size_t size)
+{
+	uint8_t *px = slot_map(s);
+	uint32_t x, y;
+
+	if (!geometry_ok(s, w, h, pitch))
+		return -EINVAL;
+	for (y = 0; y < h; y++) {
+		const uint32_t *row = (const uint32_t *)(px + (size_t)y * pitch);
+
+		for (x = 0; x < w; x++)
+			if (row[x] != pattern(x, y, seed)) {
+				snprintf(text, size, "mismatch at %u,%u: 0x%08x, want 0x%08x",
+					 x, y, row[x], pattern(x, y, seed));
+				return -EILSEQ;
+			}
+	}
+	return 0;
+}
+
+static int put_out_refs(const uint32_t *refs, uint32_t n)
+{
+	char path[128], buf[ZC_DOMU_REFS_PER_NODE * 11 + 1];
+	uint32_t i, k;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/out", base);
+	zc_xs_rm(xs, path);
+	for (k = 0; k * ZC_DOMU_REFS_PER_NODE < n; k++) {
+		size_t off = 0;
+
+		buf[0] = '\0';
+		for (i = k * ZC_DOMU_REFS_PER_NODE;
+		     i < n && i < (k + 1) * ZC_DOMU_REFS_PER_NODE; i++)
+			off += snprintf(buf + off, sizeof(buf) - off, "%s%u",
+					off ? " " : "", refs[i]);
+		snprintf(path, sizeof(path), "%s/out/%u", base, k);
+		ret = zc_xs_write(xs, path, buf);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int get_in_refs(uint32_t *refs, uint32_t n)
+{
+	uint32_t got = 0, k;
+	char path[128];
+
+	for (k = 0; got < n; k++) {
+		char *val, *p, *end;
+
+		snprintf(path, sizeof(path), "%s/in/%u", base, k);
+		val = zc_xs_read(xs, path, NULL);
+		if (!val)
+			return -errno;
+		for (p = val; got < n; p = end) {
+			unsigned long r = strtoul(p, &end, 10);
+
+			if (end == p)
+				break;
+			refs[got++] = (uint32_t)r;
+		}
+		free(val);
+	}
+	return 0;
+}
+
+/*
+ * The DomU's own display: drm_xen_front's card (the vdispl device Dom0
+ * attaches), driven with plain ioctls. Each call becomes requests on the
+ * vdispl ring that the backend in Dom0 answers.
+ */
+static struct {
+	int fd;
+	uint32_t handle, fb, crtc, conn, pitch;
+	uint64_t size;
+	uint8_t *px;
+} xd = { .fd = -1 };
+
+static void xendrm_close(void)
+{
+	if (xd.px)
+		munmap(xd.px, xd.size);
+	if (xd.fd >= 0)
+		close(xd.fd);	/* the DRM core drops fb, dumb and CRTC */
+	memset(&xd, 0, sizeof(xd));
+	xd.fd = -1;
+}
+
+static int xioctl(unsigned long req, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(xd.fd, req, arg);
+	} while (ret && (errno == EINTR || errno == EAGAIN));
+	return ret ? -errno : 0;
+}
+
+/* Opens the card, finds a connector with a WxH mode, shows pattern @seed. */
+static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, char *text,
+		       size_t size)
+{
+	struct drm_mode_card_res res = { 0 };
+	struct drm_mode_get_connector conn = { 0 };
+	struct drm_mode_modeinfo modes[32], *mode = NULL;
+	struct drm_mode_create_dumb dumb = { .width = w, .height = h, .bpp = 32 };
+	struct drm_mode_map_dumb map = { 0 };
+	struct drm_mode_fb_cmd2 fb = { .width = w, .height = h,
+				       .pixel_format = DRM_FORMAT_XRGB8888 };
+	struct drm_mode_crtc crtc = { 0 };
+	uint32_t crtcs[4], conns[4], i, x, y;
+	int ret, tries;
+
+	xendrm_close();
+	for (tries = 0; tries < 100; tries++) {
+		xd.fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+		if (xd.fd >= 0)
+			break;
+		usleep(100000);
+	}
+	if (xd.fd < 0) {
+		snprintf(text, size, "no /dev/dri/card0");
+		return -ENODEV;
+	}
+
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.connector_id_ptr = (uintptr_t)conns;
+	res.count_crtcs = 4;
+	res.count_connectors = 4;
+	ret = xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res);
+	if (ret || !res.count_crtcs || !res.count_connectors) {
+		snprintf(text, size, "GETRESOURCES");
+		goto err;
+	}
+	xd.crtc = crtcs[0];
+	xd.conn = conns[0];
+	/* The first call, with no room for modes, probes them. */
+	conn.connector_id = xd.conn;
+	ret = xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &conn);
+	if (ret)
+		goto err;
+	memset(&conn, 0, sizeof(conn));
+	conn.connector_id = xd.conn;
+	conn.modes_ptr = (uintptr_t)modes;
+	conn.count_modes = 32;
+	ret = xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &conn);
+	if (ret)
+		goto err;
+	for (i = 0; i < conn.count_modes && i < 32; i++)
+		if (modes[i].hdisplay == w && modes[i].vdisplay == h)
+			mode = &modes[i];
+	if (!mode) {
+		snprintf(text, size, "no %ux%u mode among %u", w, h, conn.count_modes);
+		ret = -ENOENT;
+		goto err;
+	}
+
+	ret = xioctl(DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	if (ret) {
+		snprintf(text, size, "CREATE_DUMB");
+		goto err;
+	}
+	xd.handle = dumb.handle;
+	xd.pitch = dumb.pitch;
+	xd.size = dumb.size;
+	map.handle = dumb.handle;
+	ret = xioctl(DRM_IOCTL_MODE_MAP_DUMB, &map);
+	if (ret)
+		goto err;
+	xd.px = mmap(NULL, xd.size, PROT_READ | PROT_WRITE, MAP_SHARED, xd.fd,
+		     map.offset);
+	if (xd.px == MAP_FAILED) {
+		xd.px = NULL;
+		ret = -errno;
+		goto err;
+	}
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++)
+			((uint32_t *)(xd.px + (size_t)y * xd.pitch))[x] =
+				pattern(x, y, seed);
+
+	fb.handles[0] = xd.handle;
+	fb.pitches[0] = xd.pitch;
+	ret = xioctl(DRM_IOCTL_MODE_ADDFB2, &fb);
+	if (ret) {
+		snprintf(text, size, "ADDFB2");
+		goto err;
+	}
+	xd.fb = fb.fb_id;
+
+	crtc.crtc_id = xd.crtc;
+	crtc.fb_id = xd.fb;
+	crtc.set_connectors_ptr = (uintptr_t)&xd.conn;
+	crtc.count_connectors = 1;
+	crtc.mode = *mode;
+	crtc.mode_valid = 1;
+	ret = xioctl(DRM_IOCTL_MODE_SETCRTC, &crtc);
+	if (ret) {
+		snprintf(text, size, "SETCRTC");
+		goto err;
+	}
+	snprintf(text, size, "%u", xd.pitch);
+	return 0;
+err:
+	xendrm_close();
+	return ret ? ret : -EIO;
+}
+
+/* Runs one command; returns 0 or -errno, with a text for the reply. */
+static int run(char **argv, int argc, char *text, size_t size)
+{
+	const char *verb = argv[0];
+	struct slot *s = NULL;
+	int i, ret;
+
+	if (!strcmp(verb, "ping")) {
+		snprintf(text, size, "%d", domid);
+		return 0;
+	}
+	if (!strcmp(verb, "xendrm-close")) {
+		xendrm_close();
+		return 0;
+	}
+	if (!strcmp(verb, "xendrm-show") && argc >= 4)
+		return xendrm_show(strtoul(argv[1], NULL, 0),
+				   strtoul(argv[2], NULL, 0),
+				   strtoul(argv[3], NULL, 0), text, size);
+	if (!strcmp(verb, "xendrm-fill") && argc >= 2) {
+		uint32_t x, y, seed = strtoul(argv[1], NULL, 0);
+
+		if (!xd.px)
+			return -ENOENT;
+		for (y = 0; y * xd.pitch < xd.size && y < 16384; y++)
+			for (x = 0; x < xd.pitch / 4; x++)
+				((uint32_t *)(xd.px + (size_t)y * xd.pitch))[x] =
+					pattern(x, y, seed);
+		return 0;
+	}
+	if (!strcmp(verb, "reset")) {
+		xendrm_close();
+		/* Maps first: a grant we map from Dom0 may be our own. */
+		for (i = 0; i < MAX_SLOTS; i++)
+			if (slots[i].name[0] && !slots[i].alloc)
+				free_slot(&slots[i], NULL, 0);
+		for (i = 0; i < MAX_SLOTS; i++)
+			if (slots[i].name[0])
+				free_slot(&slots[i], NULL, 0);
+		return 0;
+	}
+	if (argc < 2)
+		return -EINVAL;
+
+	if (!strcmp(verb, "settle") && argc >= 3) {
+		int want = atoi(argv[1]), ms = atoi(argv[2]), got = 0, n;
+
+		/* The kernel retries deferred ends from a timer, 10 a second. */
+		for (;;) {
+			n = kmsg_count("freeing g.e.");
+			if (n < 0)
+				return -EIO;
+			got += n;
+			if (got >= want || ms <= 0)
+				break;
+			usleep(50000);
+			ms -= 50;
+		}
+		snprintf(text, size, "%d", got);
+		return got >= want ? 0 : -ETIMEDOUT;
+	}
+
+	if (!strcmp(verb, "alloc") && argc >= 4) {
+		uint32_t pages = strtoul(argv[2], NULL, 0);
+		int to = atoi(argv[3]);
+		bool ro = argc > 4 && !strcmp(argv[4], "ro");
+
+		s = new_slot(argv[1]);
+		if (!s || !pages)
+			return -EINVAL;
+		ret = zc_gntalloc_alloc(&s->ga, to, pages, !ro);
+		if (ret) {
+			s->name[0] = '\0';
+			return ret;
+		}
+		s->alloc = true;
+		s->pages = pages;
+		ret = put_out_refs(s->ga.refs, pages);
+		if (ret) {
+			free_slot(s, NULL, 0);
+			return ret;
+		}
+		snprintf(text, size, "%u", pages);
+		return 0;
+	}
+	if (!strcmp(verb, "map") && argc >= 4) {
+		int from = atoi(argv[2]);
+		uint32_t pages = strtoul(argv[3], NULL, 0), *refs;
+		bool ro = argc > 4 && !strcmp(argv[4], "ro");
+
+		s = new_slot(argv[1]);
+		if (!s || !pages)
+			return -EINVAL;
+		refs = calloc(pages, sizeof(*refs));
+		if (!refs) {
+			s->name[0] = '\0';
+			return -ENOMEM;
+		}
+		ret = get_in_refs(refs, pages);
+		if (!ret)
+			ret = zc_gntdev_map(&s->gd, from, refs, pages, !ro);
+		free(refs);
+		if (ret) {
+			s->name[0] = '\0';
+			return ret;
+		}
+		s->pages = pages;
+		return 0;
+	}
+
+	s = find_slot(argv[1]);
+	if (!s)
+		return -ENOENT;
+	if ((!strcmp(verb, "fill") || !strcmp(verb, "check")) && argc >= 6) {
+		uint32_t w = strtoul(argv[2], NULL, 0), h = strtoul(argv[3], NULL, 0);
+		uint32_t pitch = strtoul(argv[4], NULL, 0);
+		uint32_t seed = strtoul(argv[5], NULL, 0);
+
+		if (verb[0] == 'f')
+			return do_fill(s, w, h, pitch, seed);
+		return do_check(s, w, h, pitch, seed, text, size);
+	}
+	if (!strcmp(verb, "unmap") && !s->alloc) {
+		free_slot(s, text, size);
+		return 0;
+	}
+	if (!strcmp(verb, "free") && s->alloc) {
+		free_slot(s, text, size);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int handle(const char *cmd, char *last_seq, size_t last_size)
+{
+	char buf[1024], *argv[16], *seq, *save = NULL, text[256] = "", path[128];
+	char reply[512];
+	int argc = 0, rc;
+
+	snprintf(buf, sizeof(buf), "%s", cmd);
+	seq = strtok_r(buf, " ", &save);
+	if (!seq || !strcmp(seq, last_seq))
+		return 0;	/* the watch's first event, or seen already */
+	snprintf(last_seq, last_size, "%s", seq);
+	while (argc < 16 && (argv[argc] = strtok_r(NULL, " ", &save)))
+		argc++;
+
+	rc = argc ? run(argv, argc, text, sizeof(text)) : -EINVAL;
+	say("%s -> %d %s", cmd, rc, text);
+	snprintf(reply, sizeof(reply), "%s %d %s", seq, rc, text);
+	snprintf(path, sizeof(path), "%s/reply", base);
+	return zc_xs_write(xs, path, reply);
+}
+
+int main(void)
+{
+	char path[128], ev[256], last_seq[64] = "", pid[32], *v;
+	int tries;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (tries = 0; !(xs = zc_xs_open()); tries++) {
+		if (tries == 100) {
+			say("cannot open XenStore: %s", strerror(errno));
+			return 1;
+		}
+		usleep(100000);
+	}
+
+	v = zc_xs_read(xs, "domid", NULL);
+	if (!v) {
+		say("cannot read my domid: %s", strerror(errno));
+		return 1;
+	}
+	domid = atoi(v);
+	free(v);
+	snprintf(base, sizeof(base), "/local/domain/%d/data/zc", domid);
+
+	snprintf(path, sizeof(path), "%s/cmd", base);
+	if (zc_xs_watch(xs, path, "cmd")) {
+		say("cannot watch %s", path);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/ready", base);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (zc_xs_write(xs, path, pid)) {
+		say("cannot write %s", path);
+		return 1;
+	}
+	say("domain %d ready, commands at %s/cmd", domid, base);
+
+	for (;;) {
+		int ret = zc_xs_wait_event(xs, ev, sizeof(ev), -1);
+
+		if (ret) {
+			say("XenStore connection lost: %s", strerror(-ret));
+			return 1;
+		}
+		snprintf(path, sizeof(path), "%s/cmd", base);
+		v = zc_xs_read(xs, path, NULL);
+		if (!v)
+			continue;
+		ret = handle(v, last_seq, sizeof(last_seq));
+		if (ret)
+			say("cannot write the reply: %s", strerror(-ret));
+		free(v);
+	}
+}
