@@ -358,8 +358,12 @@ static void test_timeout(void)
 		zc_assert_errno(zc_wait_free(fd, b.req.wait_handle, ms[i]),
 				ETIMEDOUT);
 		dt = now_ms() - t0;
-		/* The kernel never times out early (jiffies round up). */
-		zc_assert_f(dt >= ms[i] * 0.95,
+		/*
+		 * Jiffies round up, but under Xen PV on an emulator they
+		 * catch up on lost ticks in jumps, so wall time may be
+		 * shorter: only a wait that ignored the timeout is wrong.
+		 */
+		zc_assert_f(dt >= ms[i] * 0.5,
 			    "timed out after %.1f ms, asked for %u", dt, ms[i]);
 		zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + 1);
 	}
