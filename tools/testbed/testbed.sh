@@ -9,16 +9,42 @@
 #   testbed.sh check [GLOB]   run the suite (GLOB selects bin or bin@subtest)
 #   testbed.sh demo           run tools/zcopy_demo in Dom0
 #   testbed.sh setup          install, fetch and build only
+#   testbed.sh check-arm64 [GLOB], demo-arm64, setup-arm64
+#                             the same on arm64 (the R-Car architecture):
+#                             Xen 4.17 arm64 + Debian's arm64 6.1 kernel as an
+#                             auto-translated Dom0 on qemu-system-aarch64 virt
 #
 # Environment: TESTS=GLOB (same as the argument), TESTBED_TIMEOUT=seconds,
-# TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip).
-# Caches live in build/testbed/ (git-ignored): a second run skips them.
+# TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip),
+# TESTBED_ARCH=arm64 (same as the -arm64 commands).
+# Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
+# second run skips them.
 
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-CACHE=$TOP/build/testbed
 T0=$(date +%s%N)
+
+cmd=${1:-check}
+case $cmd in
+*-arm64) TESTBED_ARCH=arm64; cmd=${cmd%-arm64} ;;
+esac
+# The guest architecture: amd64 (x86 PV Dom0) or arm64 (auto-translated
+# Dom0, the path R-Car boards take). The amd64 run resolves the kernel ABI
+# (build/testbed/kver); the arm64 run uses the same one.
+GARCH=${TESTBED_ARCH:-amd64}
+case $GARCH in
+amd64 | x86 | x86_64) GARCH=amd64; CACHE=$TOP/build/testbed ;;
+arm64 | aarch64) GARCH=arm64; CACHE=$TOP/build/testbed-arm64 ;;
+*) echo "testbed: error: unknown TESTBED_ARCH $GARCH" >&2; exit 2 ;;
+esac
+KVER_FILE=$TOP/build/testbed/kver
+
+# What the guest runs: the module, test and tool binaries (per arch).
+MODULE_KO=$TOP/drivers/gpu/drm/xen/xen_drm_zcopy.ko
+TESTS_BUILD=$TOP/build/igt-tests
+TOOLS_BUILD=$TOP/build/tools
+BUSYBOX=/bin/busybox
 
 # Host packages: the emulator, kernel headers and source for the Dom0
 # kernel, the initramfs userland and the libraries the tests link.
@@ -74,8 +100,9 @@ apt_install() {
 # The Dom0 kernel: the ABI that linux-image-amd64 points at today. Image,
 # headers and source must be the same Debian version.
 resolve_kernel() {
-	if [ -f "$CACHE/kver" ] && [ -d "/usr/src/linux-headers-$(cat "$CACHE/kver")" ]; then
-		KVER=$(cat "$CACHE/kver")
+	mkdir -p "$(dirname "$KVER_FILE")"
+	if [ -f "$KVER_FILE" ] && [ -d "/usr/src/linux-headers-$(cat "$KVER_FILE")" ]; then
+		KVER=$(cat "$KVER_FILE")
 		return
 	fi
 	if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
@@ -87,7 +114,7 @@ resolve_kernel() {
 	img=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 	[ -n "$img" ] || die "cannot resolve the kernel behind linux-image-amd64"
 	KVER=${img#linux-image-}
-	echo "$KVER" >"$CACHE/kver"
+	echo "$KVER" >"$KVER_FILE"
 }
 
 install_host() {
@@ -140,7 +167,7 @@ fetch_toolstack() {
 }
 
 build_vkms() {
-	local src=$CACHE/vkms
+	local src=$CACHE/vkms kdir=${VKMS_KDIR:-/usr/src/linux-headers-$KVER}
 	[ -f "$src/vkms.ko" ] && return 0
 	rm -rf "$src" "$CACHE/vkms-tree"
 	mkdir -p "$CACHE/vkms-tree"
@@ -148,7 +175,7 @@ build_vkms() {
 		linux-source-6.1/drivers/gpu/drm/vkms
 	mv "$CACHE/vkms-tree/linux-source-6.1/drivers/gpu/drm/vkms" "$src"
 	rm -rf "$CACHE/vkms-tree"
-	make -C "/usr/src/linux-headers-$KVER" M="$src" CONFIG_DRM_VKMS=m modules \
+	make -C "$kdir" M="$src" CONFIG_DRM_VKMS=m ${VKMS_MAKE_ARGS:-} modules \
 		>"$CACHE/vkms-build.log" 2>&1 || { tail -20 "$CACHE/vkms-build.log"; die "vkms build failed"; }
 }
 
@@ -177,6 +204,8 @@ copy_binaries() {
 	mkdir -p "$root$dest"
 	for b in "$@"; do
 		cp "$b" "$root$dest/"
+		# Foreign (arm64) binaries are linked statically.
+		[ "$GARCH" = amd64 ] || continue
 		for lib in $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*'); do
 			[ -e "$root$lib" ] && continue
 			mkdir -p "$root$(dirname "$lib")"
@@ -244,26 +273,27 @@ make_initramfs() {
 	local root=$CACHE/root m
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,etc,lib/modules/"$KVER"/extra}
-	cp /bin/busybox "$root/bin/busybox"
-	"$root/bin/busybox" --list | while read -r m; do
+	cp "$BUSYBOX" "$root/bin/busybox"
+	# The host's busybox-static names the applets (same Debian version).
+	/bin/busybox --list | while read -r m; do
 		[ -e "$root/bin/$m" ] || ln -s busybox "$root/bin/$m"
 	done
 
 	for m in $GUEST_MODULES $([ "$DOMU" = 1 ] && echo "$TOOLSTACK_MODULES"); do
 		copy_module_closure "$root" "$m"
 	done
-	cp "$CACHE/vkms/vkms.ko" "$TOP/drivers/gpu/drm/xen/xen_drm_zcopy.ko" \
+	cp "$CACHE/vkms/vkms.ko" "$MODULE_KO" \
 		"$root/lib/modules/$KVER/extra/"
 	cp "$CACHE"/image/lib/modules/"$KVER"/modules.{order,builtin,builtin.modinfo} \
 		"$root/lib/modules/$KVER/"
 	depmod -b "$root" "$KVER"
 
 	local tests=() tools=()
-	[ -d "$TOP/build/igt-tests/tests" ] && tests=("$TOP"/build/igt-tests/tests/*)
-	[ -d "$TOP/build/tools" ] && tools=("$TOP"/build/tools/*)
+	[ -d "$TESTS_BUILD/tests" ] && tests=("$TESTS_BUILD"/tests/*)
+	[ -d "$TOOLS_BUILD" ] && tools=("$TOOLS_BUILD"/*)
 	[ ${#tests[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/tests "${tests[@]}"
-	[ -x "$TOP/build/igt-tests/zc_runner" ] &&
-		copy_binaries "$root" /opt/zcopy/bin "$TOP/build/igt-tests/zc_runner"
+	[ -x "$TESTS_BUILD/zc_runner" ] &&
+		copy_binaries "$root" /opt/zcopy/bin "$TESTS_BUILD/zc_runner"
 	[ ${#tools[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/bin "${tools[@]}"
 
 	if [ "$DOMU" = 1 ]; then
@@ -297,6 +327,143 @@ boot_bare() {
 		-no-reboot -monitor none \
 		-kernel "$CACHE/image/boot/vmlinuz-$KVER" -initrd "$CACHE/initrd.gz" \
 		-append "console=ttyS0 panic=-1 quiet zc.mode=bare" \
+		</dev/null >"$CACHE/console-bare.log" 2>&1 || true
+}
+
+# ---- arm64: an auto-translated Dom0 on qemu-system-aarch64 virt ----
+#
+# The arm64 kernel image, Xen, busybox and the headers are downloaded
+# (apt-get download + dpkg -x) since they cannot be installed beside the
+# amd64 system; the module is cross-built by tools/arm64.sh, vkms against
+# the same arm64 headers, the tests statically against libdrm.a from
+# libdrm-dev:arm64 unpacked into a sysroot (with libxen-dev:arm64's headers).
+
+ARM64_HOST_PACKAGES="qemu-system-arm device-tree-compiler gcc-aarch64-linux-gnu
+	libc6-dev-arm64-cross busybox-static kmod cpio xz-utils gcc make file pkg-config
+	linux-kbuild-6.1"
+ARM64_SYSROOT_DEBS="libdrm-dev libxen-dev"
+
+arm64_setup_vars() {
+	ABI=${KVER%-amd64}
+	HOST_KVER=$KVER
+	KVER=$ABI-arm64
+	SYSROOT=$CACHE/sysroot
+	MODULE_KO=$TOP/build/arm64/xen_drm_zcopy.ko
+	TESTS_BUILD=$CACHE/igt-tests
+	TOOLS_BUILD=$CACHE/tools
+	BUSYBOX=$CACHE/busybox/bin/busybox
+	VKMS_KDIR=$TOP/build/arm64/root/usr/src/linux-headers-$KVER
+	VKMS_MAKE_ARGS="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
+}
+
+install_host_arm64() {
+	apt_install $ARM64_HOST_PACKAGES "linux-headers-$ABI-common" linux-source-6.1
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		echo "  dpkg --add-architecture arm64"
+		dpkg --add-architecture arm64
+		apt_updated=
+	fi
+	if [ -z "$apt_updated" ] && ! apt-cache show "linux-image-$KVER-unsigned:arm64" >/dev/null 2>&1; then
+		apt-get update -q >"$CACHE/apt-update.log" 2>&1 || die "apt-get update failed"
+		apt_updated=1
+	fi
+}
+
+# Downloads package $1 (arch arm64) into the deb cache and unpacks it into $2.
+fetch_arm64_deb() {
+	local d=$CACHE/debs p=$1 deb
+	mkdir -p "$d"
+	deb=$(ls "$d/${p}"_*_arm64.deb 2>/dev/null | tail -1 || true)
+	if [ -z "$deb" ]; then
+		(cd "$d" && apt-get download -q "$p:arm64" >/dev/null 2>&1) ||
+			die "apt-get download $p:arm64 failed"
+		deb=$(ls "$d/${p}"_*_arm64.deb | tail -1)
+	fi
+	dpkg -x "$deb" "$2"
+}
+
+fetch_guest_arm64() {
+	local p
+	if [ ! -f "$CACHE/image/boot/vmlinuz-$KVER" ]; then
+		rm -rf "$CACHE/image"
+		fetch_arm64_deb "linux-image-$KVER-unsigned" "$CACHE/image"
+		depmod -b "$CACHE/image" "$KVER"
+	fi
+	if [ ! -f "$CACHE/xen/boot/xen-4.17-arm64" ]; then
+		rm -rf "$CACHE/xen"
+		fetch_arm64_deb xen-hypervisor-4.17-arm64 "$CACHE/xen"
+	fi
+	if [ ! -x "$BUSYBOX" ]; then
+		rm -rf "$CACHE/busybox"
+		fetch_arm64_deb busybox-static "$CACHE/busybox"
+	fi
+	if [ ! -f "$SYSROOT/usr/lib/aarch64-linux-gnu/libdrm.a" ] ||
+	   [ ! -f "$SYSROOT/usr/include/xen/sys/gntdev.h" ]; then
+		rm -rf "$SYSROOT"
+		for p in $ARM64_SYSROOT_DEBS; do
+			fetch_arm64_deb "$p" "$SYSROOT"
+		done
+	fi
+}
+
+# The module (tools/arm64.sh, which also fetches the arm64 headers), then
+# the tests and tools, static aarch64 binaries.
+build_project_arm64() {
+	bash "$TOP/tools/arm64.sh" >"$CACHE/build.log" 2>&1 ||
+		{ tail -30 "$CACHE/build.log"; die "the arm64 xen_drm_zcopy.ko does not build"; }
+	local env=(PKG_CONFIG_LIBDIR="$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig"
+		   PKG_CONFIG_SYSROOT_DIR="$SYSROOT"
+		   CFLAGS="-O2 -g -static -I$SYSROOT/usr/include")
+	env "${env[@]}" make -C "$TOP/igt-tests" CC=aarch64-linux-gnu-gcc BUILD="$TESTS_BUILD" \
+		>>"$CACHE/build.log" 2>&1 &&
+	env "${env[@]}" make -C "$TOP/tools" CC=aarch64-linux-gnu-gcc BUILD="$TOOLS_BUILD" \
+		>>"$CACHE/build.log" 2>&1 ||
+		{ tail -30 "$CACHE/build.log"; die "arm64 tests or tools do not build"; }
+}
+
+ARM64_QEMU=(qemu-system-aarch64 -machine virt,virtualization=on,gic-version=3
+	    -cpu cortex-a57 -smp 2 -m 2048 -nographic -no-reboot -monitor none)
+
+# Xen on arm64 takes its command lines and the Dom0 kernel and initramfs
+# (which QEMU's loader devices place in memory) from /chosen in the DTB.
+make_dtb_arm64() {
+	local args=$1 dtb=$CACHE/xen.dtb ksize isize
+	[ -f "$CACHE/virt.dtb" ] ||
+		"${ARM64_QEMU[@]}" -machine dumpdtb="$CACHE/virt.dtb" >/dev/null 2>&1 ||
+		die "qemu-system-aarch64 cannot dump its DTB"
+	ksize=$(stat -c %s "$CACHE/image/boot/vmlinuz-$KVER")
+	isize=$(stat -c %s "$CACHE/initrd.gz")
+	cp "$CACHE/virt.dtb" "$dtb"
+	fdtput -t i "$dtb" /chosen '#address-cells' 2
+	fdtput -t i "$dtb" /chosen '#size-cells' 2
+	fdtput -t s "$dtb" /chosen xen,xen-bootargs \
+		"console=dtuart dtuart=/pl011@9000000 dom0_mem=512M,max:512M noreboot"
+	fdtput -t s "$dtb" /chosen xen,dom0-bootargs \
+		"console=hvc0 earlycon=xen rdinit=/init panic=-1 quiet $args"
+	fdtput -c "$dtb" /chosen/module@0 /chosen/module@1
+	fdtput -t s "$dtb" /chosen/module@0 compatible multiboot,kernel multiboot,module
+	fdtput -t x "$dtb" /chosen/module@0 reg 0 0x4a000000 0 "$(printf '%x' "$ksize")"
+	fdtput -t s "$dtb" /chosen/module@1 compatible multiboot,ramdisk multiboot,module
+	fdtput -t x "$dtb" /chosen/module@1 reg 0 0x4e000000 0 "$(printf '%x' "$isize")"
+}
+
+boot_xen_arm64() {
+	local args=$1 tmo=${TESTBED_TIMEOUT:-1500} rc=0
+	make_dtb_arm64 "$args"
+	timeout "$tmo" "${ARM64_QEMU[@]}" -kernel "$CACHE/xen/boot/xen-4.17-arm64" \
+		-dtb "$CACHE/xen.dtb" \
+		-device loader,file="$CACHE/image/boot/vmlinuz-$KVER",addr=0x4a000000 \
+		-device loader,file="$CACHE/initrd.gz",addr=0x4e000000 \
+		</dev/null >"$CACHE/console.log" 2>&1 || rc=$?
+	[ $rc -eq 124 ] && echo "  QEMU timed out after ${tmo}s"
+	return 0
+}
+
+boot_bare_arm64() {
+	timeout 300 qemu-system-aarch64 -machine virt -cpu cortex-a57 -m 512 -smp 1 \
+		-nographic -no-reboot -monitor none \
+		-kernel "$CACHE/image/boot/vmlinuz-$KVER" -initrd "$CACHE/initrd.gz" \
+		-append "console=ttyAMA0 panic=-1 quiet zc.mode=bare" \
 		</dev/null >"$CACHE/console-bare.log" 2>&1 || true
 }
 
@@ -415,6 +582,10 @@ domu_wanted() {
 prepare() {
 	mkdir -p "$CACHE"
 	step "resolving the Dom0 kernel" resolve_kernel
+	if [ "$GARCH" = arm64 ]; then
+		prepare_arm64
+		return
+	fi
 	log "Dom0 kernel $KVER"
 	step "installing host packages" install_host
 	step "fetching Xen and the Dom0 kernel" fetch_guest
@@ -424,7 +595,25 @@ prepare() {
 	step "packing the Dom0 initramfs" make_initramfs
 }
 
-cmd=${1:-check}
+prepare_arm64() {
+	arm64_setup_vars
+	log "Dom0 kernel $KVER (arm64)"
+	step "installing host packages (arm64 cross tools)" install_host_arm64
+	step "fetching Xen, the Dom0 kernel, busybox and libdrm for arm64" fetch_guest_arm64
+	step "cross-building xen_drm_zcopy.ko, tests and tools for arm64" build_project_arm64
+	step "building vkms from linux-source-6.1 for arm64" build_vkms
+	step "packing the Dom0 initramfs" make_initramfs
+}
+
+# Boot functions per architecture.
+boot_xen_any() { if [ "$GARCH" = arm64 ]; then boot_xen_arm64 "$@"; else boot_xen "$@"; fi; }
+boot_bare_any() { if [ "$GARCH" = arm64 ]; then boot_bare_arm64; else boot_bare; fi; }
+
+if [ "$GARCH" = arm64 ]; then
+	# No Xen toolstack for arm64 in the initramfs: no DomU (yet).
+	DOMU=0
+fi
+
 case $cmd in
 setup)
 	prepare
@@ -434,13 +623,13 @@ check)
 	DOMU_RUN=$DOMU
 	domu_wanted "$glob" || DOMU_RUN=0
 	prepare
-	step "booting the kernel without Xen (module must refuse)" boot_bare
-	step "booting Xen + Dom0 and running the tests" boot_xen "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}"
+	step "booting the kernel without Xen (module must refuse)" boot_bare_any
+	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}"
 	report_check
 	;;
 demo)
 	prepare
-	step "booting Xen + Dom0 and running the demo" boot_xen "zc.mode=demo zc.domu=0"
+	step "booting Xen + Dom0 and running the demo" boot_xen_any "zc.mode=demo zc.domu=0"
 	out=$(between "$CACHE/console.log" BEGIN-RUN END-RUN)
 	if [ -z "$out" ]; then
 		show_console_tail "$CACHE/console.log"
