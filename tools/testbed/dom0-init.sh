@@ -87,6 +87,9 @@ if [ "$mode" = bare ]; then
 	poweroff -f
 fi
 
+# Log the fault address of a test that dies of a signal (arm64 default: off).
+echo 1 >/proc/sys/debug/exception-trace 2>/dev/null
+
 # No fbdev console on vkms: it would keep the CRTC on for the whole run,
 # and under a loaded TCG host every late vblank logs a KERN_WARNING
 # ("vblank timer overrun") that the runner counts against a test.
