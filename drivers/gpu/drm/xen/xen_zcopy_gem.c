@@ -21,7 +21,24 @@
 
 #include "xen_zcopy_drv.h"
 
+/*
+ * Auto-translated mappings: the entries are inserted at mmap time, and the
+ * core may zap them later (MADV_DONTNEED, or the kernel reclaiming page
+ * tables); the next access inserts the page again. vm_pgoff is the page
+ * index in the buffer (xen_zcopy_mmap_pages() drops the fake offset).
+ */
+static vm_fault_t xen_zcopy_vm_fault(struct vm_fault *vmf)
+{
+	struct drm_gem_object *obj = vmf->vma->vm_private_data;
+	struct xen_zcopy_object *zobj = to_xen_zcopy_obj(obj);
+
+	if (vmf->pgoff >= zobj->num_pages)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_page(vmf->vma, vmf->address, zobj->pages[vmf->pgoff]);
+}
+
 static const struct vm_operations_struct xen_zcopy_vm_ops = {
+	.fault = xen_zcopy_vm_fault,
 	.open = drm_gem_vm_open,
 	.close = drm_gem_vm_close,
 };
@@ -132,6 +149,8 @@ static int xen_zcopy_mmap_pages(struct xen_zcopy_object *zobj,
 
 	vma->vm_ops = &xen_zcopy_vm_ops;
 	vma->vm_private_data = &zobj->base;
+	/* The fault handler finds a page by vm_pgoff: make it the index. */
+	vma->vm_pgoff = first;
 	for (i = 0; i < count; i++) {
 		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE,
 				     zobj->pages[first + i]);
