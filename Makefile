@@ -4,7 +4,9 @@
 #
 #   make             build the module, the tests and the tools
 #   make domu-agent  the static agent the testbed's DomU runs
-#   make check       boot the QEMU+Xen testbed and run the whole test suite
+#   make check       boot the QEMU+Xen testbed and run the whole test suite,
+#                    on x86 PV and then on arm64 (TESTBED_ARM64=0: x86 only)
+#   make check-arm64 the suite on arm64 only (auto-translated Dom0, QEMU virt)
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
 #   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
 #   make arm64       cross-build the module for Debian's arm64 6.1 kernel
@@ -19,7 +21,7 @@ DRV := $(TOP)/drivers/gpu/drm/xen
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module tests tools domu-agent check demo lint arm64 install clean help
+.PHONY: all module tests tools domu-agent check check-arm64 demo lint arm64 install clean help
 
 all: module tests tools domu-agent
 
@@ -43,7 +45,10 @@ domu-agent:
 	$(MAKE) -C tools/domu-agent BUILD=$(BUILD)/domu
 
 check:
-	bash tools/testbed/testbed.sh check
+	bash tools/testbed/testbed.sh check-all
+
+check-arm64:
+	bash tools/testbed/testbed.sh check-arm64
 
 demo:
 	bash tools/testbed/testbed.sh demo

@@ -13,10 +13,13 @@
 #                             the same on arm64 (the R-Car architecture):
 #                             Xen 4.17 arm64 + Debian's arm64 6.1 kernel as an
 #                             auto-translated Dom0 on qemu-system-aarch64 virt
+#   testbed.sh check-all [GLOB]  check, then check-arm64 (make check); the
+#                             last line counts both runs
 #
 # Environment: TESTS=GLOB (same as the argument), TESTBED_TIMEOUT=seconds,
 # TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip),
-# TESTBED_ARCH=arm64 (same as the -arm64 commands).
+# TESTBED_ARCH=arm64 (same as the -arm64 commands), TESTBED_ARM64=0 to
+# leave the arm64 run out of check-all.
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
 
@@ -476,13 +479,16 @@ BAD_DMESG='Oops|BUG:|WARNING:|Call Trace|KASAN|list_del corruption|general prote
 
 HOST_PASSED=0
 HOST_FAILED=0
+# Result names of the arm64 run start with "arm64:".
+RESULT_PREFIX=
+[ "$GARCH" = arm64 ] && RESULT_PREFIX=arm64:
 host_result() {
 	if [ "$2" = ok ]; then
 		HOST_PASSED=$((HOST_PASSED + 1))
-		echo "[PASS] testbed@$1"
+		echo "[PASS] ${RESULT_PREFIX}testbed@$1"
 	else
 		HOST_FAILED=$((HOST_FAILED + 1))
-		echo "[FAIL] testbed@$1"
+		echo "[FAIL] ${RESULT_PREFIX}testbed@$1"
 	fi
 }
 
@@ -505,7 +511,7 @@ report_check() {
 	fi
 
 	out=$(between "$con" BEGIN-RUN END-RUN)
-	[ -n "$out" ] && echo "$out"
+	[ -n "$out" ] && echo "$out" | sed -E "s/^\[(PASS|FAIL|SKIP)\] /&$RESULT_PREFIX/"
 	summary=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1 || true)
 	if [ -n "$summary" ]; then
 		passed=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
@@ -521,7 +527,7 @@ report_check() {
 	if [ ! -s "$CACHE/dmesg.log" ]; then
 		host_result dmesg-clean fail
 	elif grep -nE "$BAD_DMESG" "$CACHE/dmesg.log" >"$CACHE/dmesg-bad.log"; then
-		echo "testbed: kernel trouble in dmesg (build/testbed/dmesg.log):"
+		echo "testbed: kernel trouble in dmesg (${CACHE#"$TOP"/}/dmesg.log):"
 		head -40 "$CACHE/dmesg-bad.log"
 		host_result dmesg-clean fail
 	else
@@ -617,6 +623,27 @@ fi
 case $cmd in
 setup)
 	prepare
+	;;
+check-all)
+	# x86 PV, then arm64 auto-translated; one summary line for both.
+	glob=${2:-${TESTS:-}}
+	P=0 F=0 S=0
+	runs="check"
+	[ "${TESTBED_ARM64:-1}" = 0 ] || runs="check check-arm64"
+	for r in $runs; do
+		echo "==== testbed.sh $r${glob:+ $glob} ===="
+		TESTBED_ARCH= bash "$0" "$r" ${glob:+"$glob"} | tee "$TOP/build/$r.log" || true
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$TOP/build/$r.log" | tail -1 || true)
+		if [ -z "$line" ]; then
+			echo "[FAIL] testbed.sh $r did not finish"
+			F=$((F + 1))
+			continue
+		fi
+		set -- $line
+		P=$((P + $1)) F=$((F + $3)) S=$((S + $5))
+	done
+	echo "$P passed, $F failed, $S skipped"
+	[ "$F" -eq 0 ]
 	;;
 check)
 	glob=${2:-${TESTS:-}}
