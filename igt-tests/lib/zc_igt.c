@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,6 +228,7 @@ int zc_main(int argc, char **argv, const struct zc_subtest *subtests)
 	const struct zc_subtest *t;
 	const char *filter = NULL;
 	int ran = 0, failed = 0, skipped = 0, i;
+	struct utsname uts;
 
 	zc_prog = basename(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -250,7 +252,9 @@ int zc_main(int argc, char **argv, const struct zc_subtest *subtests)
 		}
 	}
 
-	printf("IGT-Version: 2.2-xen-zcopy (x86_64) (Linux)\n");
+	if (uname(&uts))
+		snprintf(uts.machine, sizeof(uts.machine), "unknown");
+	printf("IGT-Version: 2.2-xen-zcopy (%s) (Linux)\n", uts.machine);
 
 	for (t = subtests; t->name; t++) {
 		const char *verdict;
