@@ -19,7 +19,8 @@
 # Environment: TESTS=GLOB (same as the argument), TESTBED_TIMEOUT=seconds,
 # TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip),
 # TESTBED_ARCH=arm64 (same as the -arm64 commands), TESTBED_ARM64=0 to
-# leave the arm64 run out of check-all.
+# leave the arm64 run out of check-all, TESTBED_LINT=0 to leave out make
+# lint (check-all runs it when no GLOB is given).
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
 
@@ -642,6 +643,19 @@ check-all)
 		set -- $line
 		P=$((P + $1)) F=$((F + $3)) S=$((S + $5))
 	done
+	# The driver's own gates (checkpatch --strict, W=1, sparse, kernel-doc,
+	# arm64) are part of the suite: a warning there is a failure.
+	if [ "${TESTBED_LINT:-1}" != 0 ] && [ -z "$glob" ]; then
+		echo "==== make lint ===="
+		bash "$TOP/tools/lint.sh" 2>&1 | tee "$TOP/build/lint.log" || true
+		lp=$(grep -c '^\[PASS\] lint@' "$TOP/build/lint.log" || true)
+		lf=$(grep -c '^\[FAIL\] lint@' "$TOP/build/lint.log" || true)
+		if ! grep -q '^lint: clean$' "$TOP/build/lint.log" && [ "$lf" -eq 0 ]; then
+			echo "[FAIL] lint did not finish"
+			lf=1
+		fi
+		P=$((P + lp)) F=$((F + lf))
+	fi
 	echo "$P passed, $F failed, $S skipped"
 	[ "$F" -eq 0 ]
 	;;
