@@ -94,28 +94,6 @@ static void zc_run_fixtures(void)
 	}
 }
 
-/*
- * Subtests register fixtures on objects in their own stack frame
- * (zc_gbuf_get(&b), zc_at_exit(..., &ga)), and when a subtest returns its
- * fixtures run after that frame is gone. Run the subtest below a gap of
- * unused stack, so that zc_run_fixtures() and the cleanups it calls use
- * the gap and leave the subtest's dead frame as it was. Without it the
- * cleanups' frames overlap the objects they clean up: on arm64 a
- * zc_gbuf_put() storing -1 into its dead struct zc_gbuf overwrote a saved
- * register of zc_run_fixtures() and every such subtest died of SIGSEGV.
- */
-#define ZC_FIXTURE_STACK_GAP	(128 * 1024)
-
-static __attribute__((noinline)) void zc_run_below_gap(void (*func)(void))
-{
-	char gap[ZC_FIXTURE_STACK_GAP];
-
-	/* Keep the array (and so the gap) in the frame. */
-	__asm__ volatile("" : : "r"(gap) : "memory");
-	func();
-	__asm__ volatile("" : : "r"(gap) : "memory");
-}
-
 void zc_info(const char *fmt, ...)
 {
 	va_list ap;
@@ -212,7 +190,7 @@ static const char *zc_run_one(const struct zc_subtest *t)
 		zc_subtest_stack_top = (uintptr_t)&top;
 		zc_current = t->name;
 		alarm(ZC_SUBTEST_TIMEOUT_S);
-		zc_run_below_gap(t->func);
+		t->func();
 		zc_run_fixtures();
 		fflush(NULL);
 		_exit(0);
