@@ -299,7 +299,7 @@ static void test_agent_ping(void)
 static void test_from_refs_mmap(void)
 {
 	uint32_t refs[PAGES];
-	struct from_buf b;
+	static struct from_buf b;
 	char text[256];
 	void *px, *dpx;
 
@@ -349,7 +349,7 @@ static void test_from_refs_mmap(void)
 static void test_from_refs_vkms_crc(void)
 {
 	uint32_t refs[PAGES], crc_a, crc_b, crc;
-	struct from_buf b;
+	static struct from_buf b;
 	char text[64];
 
 	start();
@@ -444,7 +444,7 @@ static void domu_map_and_fill(struct to_buf *t, const char *name,
 static void test_to_refs_vkms(void)
 {
 	uint32_t crc_a, crc_b, crc;
-	struct to_buf t;
+	static struct to_buf t;
 	char text[256];
 
 	start();
@@ -479,9 +479,9 @@ static void test_to_refs_vkms(void)
 /* TO_REFS of a vgem buffer, both directions. */
 static void test_to_refs_vgem(void)
 {
-	struct to_buf t;
+	static struct to_buf t;
 	char text[256];
-	int vgem;
+	static int vgem;
 
 	start();
 	vgem = zc_drm_open_driver("vgem", NULL);
@@ -508,9 +508,9 @@ static void test_to_refs_vgem(void)
  */
 static void test_dom0_closes_while_domu_maps(void)
 {
-	struct to_buf t;
+	static struct to_buf t;
 	char text[256];
-	int vgem;
+	static int vgem;
 
 	start();
 	vgem = zc_drm_open_driver("vgem", NULL);
@@ -562,7 +562,7 @@ static void test_wait_free_handshake(void)
 {
 	uint32_t refs[PAGES], crc_a, crc;
 	struct waiter w = { 0 };
-	struct from_buf b;
+	static struct from_buf b;
 	pthread_t thr;
 	char text[64];
 
@@ -619,7 +619,7 @@ static void test_domu_ends_early(void)
 	uint32_t refs[8];
 	char text[64];
 	void *px;
-	int fd;
+	static int fd;
 
 	start();
 	fd = zc_xen_open();
@@ -661,7 +661,7 @@ static void test_bad_refs(void)
 	struct drm_xen_zcopy_dumb_from_refs req;
 	uint32_t refs[4];
 	char text[64];
-	int fd;
+	static int fd;
 
 	start();
 	fd = zc_xen_open();
@@ -805,11 +805,12 @@ static void domu_recreate(void *data)
 static void test_destroy_while_in_use(void)
 {
 	uint32_t refs[PAGES], crc_a, crc;
-	struct from_buf b;
-	struct to_buf t;
+	static struct from_buf b;
+	static struct to_buf t;
 	char cmd[64];
 	long long t0;
-	int vgem, id;
+	static int vgem;
+	int id;
 
 	start();
 	id = domu.domid;

@@ -58,7 +58,7 @@ static void test_vkms_crc_match(void)
 {
 	uint32_t crc_a, crc_b, crc;
 	struct zc_dumb nd;
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 
 	zc_baseline_start(&base);
 	crc = show_ours(&b, &nd, &crc_a, &crc_b);
@@ -80,7 +80,7 @@ static void test_vkms_crc_live(void)
 {
 	uint32_t crc_a, crc_b, crc;
 	struct zc_dumb nd;
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 
 	zc_baseline_start(&base);
 	crc = show_ours(&b, &nd, &crc_a, &crc_b);
@@ -111,7 +111,7 @@ static void test_vgem_import_mmap(void)
 {
 	uint32_t vh, vh2;
 	long off, mapped;
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	int vgem, fd2, ret;
 	uint8_t *p;
 	void *vp;
@@ -187,7 +187,7 @@ static void test_own_mmap(void)
 {
 	size_t size = (size_t)PAGES * PAGE;
 	long user0;
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	uint8_t *p;
 
 	zc_baseline_start(&base);

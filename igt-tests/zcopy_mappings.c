@@ -192,7 +192,7 @@ static void test_munmap_part(void)
 		{ PAGES - 1, 1 },	/* the tail */
 		{ 0, PAGES - 1 },	/* all but the last */
 	};
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	unsigned int i;
 	uint8_t *p;
 	int ret;
@@ -319,7 +319,7 @@ static void child_mprotect_read(void)
  */
 static void test_mremap(void)
 {
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	uint8_t *p, *q, *to;
 	int sig;
 
@@ -407,7 +407,7 @@ static void test_mremap(void)
  */
 static void test_mprotect(void)
 {
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	uint8_t *p;
 	int ret;
 
@@ -477,7 +477,7 @@ static void test_mprotect(void)
  */
 static void test_fork(void)
 {
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	uint8_t *p, *q, expect, expect_b;
 	int status;
 	bool pv;
@@ -560,7 +560,7 @@ static void test_mmap_offset(void)
 		{ 1, 1 }, { 5, 7 }, { PAGES - 1, 1 }, { 1, PAGES - 1 },
 		{ 0, PAGES },
 	};
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	unsigned int i;
 	uint8_t *p;
 
@@ -593,7 +593,7 @@ static void test_mmap_offset(void)
 /* Mappings that reach beyond the buffer are refused with EINVAL. */
 static void test_mmap_beyond(void)
 {
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	void *p;
 
 	zc_baseline_start(&base);
@@ -628,7 +628,7 @@ static void test_mmap_beyond(void)
  */
 static void test_private(void)
 {
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	uint8_t *p;
 
 	zc_baseline_start(&base);
@@ -658,7 +658,7 @@ static void test_private(void)
 /* A read-only mapping: reads work, a write faults with SIGSEGV. */
 static void test_readonly_write(void)
 {
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	uint8_t *p, *q;
 
 	zc_baseline_start(&base);
@@ -687,7 +687,7 @@ static void test_readonly_write(void)
 /* The two ways to map, each with its own fake offset and file. */
 static void test_dmabuf_and_map_dumb(void)
 {
-	struct zc_gbuf b, c;
+	static struct zc_gbuf b, c;
 	uint8_t *p, *q, *r;
 
 	zc_baseline_start(&base);
@@ -808,7 +808,7 @@ static void test_exit_with_mappings(void)
 static void test_mm_ops(void)
 {
 	int pfd[2], fd, ret;
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	uint8_t *p, buf[64];
 
 	zc_baseline_start(&base);
@@ -894,7 +894,7 @@ static void test_import_map(void)
 {
 	struct drm_mode_map_dumb m = { 0 };
 	struct zc_dumb d;
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	int vgem, dmabuf;
 	uint8_t *px, *p = NULL;
 	uint64_t off;
@@ -951,7 +951,7 @@ static void test_import_map(void)
 static void test_many_mappings(void)
 {
 	uint8_t *p[NMAPS];
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	int i, j;
 
 	zc_baseline_start(&base);
@@ -1016,7 +1016,7 @@ static void test_vmap_shared(void)
 {
 	uint32_t crc_a, crc, h1, h2, fb1, fb2, nh;
 	struct zc_dumb nd;
-	struct zc_gbuf b;
+	static struct zc_gbuf b;
 	uint32_t *npx;
 	int vkms2;
 

@@ -126,7 +126,7 @@ static void test_vkms_buffer(void)
 {
 	uint32_t crc_a, crc_b, crc, *npx;
 	struct zc_dumb nd;
-	struct zc_exp e;
+	static struct zc_exp e;
 
 	zc_baseline_start_drained(&base);
 	zc_kms_get(&kms, W, H);
@@ -161,7 +161,8 @@ static void test_vkms_buffer(void)
 
 static void test_vgem_buffer(void)
 {
-	struct zc_exp e;
+	/* One each: exp_get() registers a fixture on it. */
+	static struct zc_exp e, e2;
 	int vgem;
 
 	zc_baseline_start_drained(&base);
@@ -176,11 +177,11 @@ static void test_vgem_buffer(void)
 	exp_put(&e);
 	zc_assert_ok(zc_gem_close(vgem, e.d.handle));
 	zc_baseline_finish(&base, 3000);
-	exp_get(&e, vgem, 333, 77);
-	exp_map(&e);
-	check_both_ways(&e, 333, 77);
+	exp_get(&e2, vgem, 333, 77);
+	exp_map(&e2);
+	check_both_ways(&e2, 333, 77);
 
-	exp_put(&e);
+	exp_put(&e2);
 	close(vgem);
 	zc_baseline_finish(&base, 3000);
 }
@@ -188,7 +189,7 @@ static void test_vgem_buffer(void)
 static void test_same_refs_twice(void)
 {
 	uint32_t *again;
-	struct zc_exp e;
+	static struct zc_exp e;
 	uint32_t i;
 	int vgem;
 
@@ -237,7 +238,8 @@ static void test_same_refs_twice(void)
 static void test_grants_end_on_free(void)
 {
 	struct zc_gntdev one;
-	struct zc_exp e;
+	/* One each: exp_get() registers a fixture on it. */
+	static struct zc_exp e, e2;
 	long off;
 	int vgem;
 
@@ -260,19 +262,19 @@ static void test_grants_end_on_free(void)
 	 * exporter let go of it too: the grant of that page is kept, and so
 	 * the page, until the frontend unmaps it.
 	 */
-	exp_get(&e, vgem, W, H);
+	exp_get(&e2, vgem, W, H);
 	one.fd = -1;
-	zc_assert_ok(zc_gntdev_map(&one, 0, &e.refs[e.pages / 2], 1, true));
+	zc_assert_ok(zc_gntdev_map(&one, 0, &e2.refs[e2.pages / 2], 1, true));
 	memset(one.map, 0x3c, PAGE);
-	zc_assert_eq(e.px[(size_t)(e.pages / 2) * PAGE + 17], 0x3c);
+	zc_assert_eq(e2.px[(size_t)(e2.pages / 2) * PAGE + 17], 0x3c);
 
-	munmap(e.px, e.d.size);
-	e.px = NULL;
-	zc_assert_ok(zc_gem_close(vgem, e.d.handle));
-	close(e.dmabuf);
-	e.dmabuf = -1;
-	close(e.zfd);	/* frees our import */
-	e.zfd = -1;
+	munmap(e2.px, e2.d.size);
+	e2.px = NULL;
+	zc_assert_ok(zc_gem_close(vgem, e2.d.handle));
+	close(e2.dmabuf);
+	e2.dmabuf = -1;
+	close(e2.zfd);	/* frees our import */
+	e2.zfd = -1;
 
 	zc_assert_eq(zc_stat("imported_objects"), base.v[ST_IMPORTED]);
 	zc_assert_eq(zc_stat("deferred_refs"), base.v[ST_DEFERRED] + 1);
@@ -288,7 +290,7 @@ static void test_grants_end_on_free(void)
 	zc_gntdev_unmap(&one);
 	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[ST_DEFERRED], 3000));
 	zc_assert_ok(zc_stat_wait("granted_refs", base.v[ST_GRANTED], 3000));
-	exp_put(&e);
+	exp_put(&e2);
 	close(vgem);
 	zc_baseline_finish(&base, 3000);
 }

@@ -55,7 +55,8 @@ void zc_kms_cleanup(void *kms);
 
 /*
  * vkms driving a @w x @h mode for the rest of the subtest (finished by
- * zc_at_exit); skips the subtest if there is no vkms.
+ * zc_at_exit, so @k must outlive the subtest: static or heap); skips the
+ * subtest if there is no vkms.
  */
 void zc_kms_get(struct zc_kms *k, uint32_t w, uint32_t h);
 /*
@@ -114,7 +115,8 @@ struct zc_gbuf {
 
 /*
  * A @w x @h XRGB8888 buffer on granted pages that hold pattern @seed;
- * zc_gbuf_put() when the subtest ends, or before.
+ * zc_gbuf_put() when the subtest ends (a fixture on @b, so @b must
+ * outlive the subtest: static or heap, one per zc_gbuf_get()), or before.
  */
 void zc_gbuf_get(struct zc_gbuf *b, uint32_t w, uint32_t h, uint32_t seed);
 void zc_gbuf_put(struct zc_gbuf *b);

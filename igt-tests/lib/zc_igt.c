@@ -11,9 +11,12 @@
 #include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,8 +41,42 @@ struct zc_fixture {
 static struct zc_fixture zc_fixtures[64];
 static int zc_nr_fixtures;
 
-void zc_at_exit(void (*fn)(void *), void *data)
+/*
+ * The address of a local of zc_run_one() in the subtest's child: the
+ * frames of the subtest function and everything it calls lie below it
+ * (the stack grows down on x86_64 and aarch64).
+ */
+static uintptr_t zc_subtest_stack_top;
+
+/*
+ * Whether @p points into a frame of the running subtest: between the
+ * frame of zc_at_exit() (@here, the address of one of its locals) and
+ * zc_run_one()'s. Only in the process's main thread: another thread's
+ * stack is elsewhere, and between it and the main stack lie mappings
+ * of the heap and libraries.
+ */
+static bool zc_on_subtest_stack(uintptr_t p, uintptr_t here)
 {
+	if (!zc_subtest_stack_top || syscall(SYS_gettid) != getpid())
+		return false;
+	return here < p && p < zc_subtest_stack_top;
+}
+
+void __zc_at_exit(void (*fn)(void *), void *data, const char *fn_name,
+		  const char *file, int line, const char *func)
+{
+	volatile char here;
+
+	if (zc_on_subtest_stack((uintptr_t)data, (uintptr_t)&here)) {
+		errno = 0;
+		__zc_fail(file, line, func, "fixture data outlives the subtest",
+			  "zc_at_exit(%s, %p) in %s(): the data is on the subtest's stack, "
+			  "and fixtures run after the subtest function has returned, when "
+			  "its frame is gone; make the object static or allocate it (if "
+			  "%s() registers the fixture for its caller: the object the "
+			  "caller passed to it)",
+			  fn_name, data, func, func);
+	}
 	if (zc_nr_fixtures == (int)(sizeof(zc_fixtures) / sizeof(zc_fixtures[0]))) {
 		fprintf(stderr, "zc_at_exit: too many fixtures\n");
 		abort();
@@ -55,28 +92,6 @@ static void zc_run_fixtures(void)
 		zc_nr_fixtures--;
 		zc_fixtures[zc_nr_fixtures].fn(zc_fixtures[zc_nr_fixtures].data);
 	}
-}
-
-/*
- * Subtests register fixtures on objects in their own stack frame
- * (zc_gbuf_get(&b), zc_at_exit(..., &ga)), and when a subtest returns its
- * fixtures run after that frame is gone. Run the subtest below a gap of
- * unused stack, so that zc_run_fixtures() and the cleanups it calls use
- * the gap and leave the subtest's dead frame as it was. Without it the
- * cleanups' frames overlap the objects they clean up: on arm64 a
- * zc_gbuf_put() storing -1 into its dead struct zc_gbuf overwrote a saved
- * register of zc_run_fixtures() and every such subtest died of SIGSEGV.
- */
-#define ZC_FIXTURE_STACK_GAP	(128 * 1024)
-
-static __attribute__((noinline)) void zc_run_below_gap(void (*func)(void))
-{
-	char gap[ZC_FIXTURE_STACK_GAP];
-
-	/* Keep the array (and so the gap) in the frame. */
-	__asm__ volatile("" : : "r"(gap) : "memory");
-	func();
-	__asm__ volatile("" : : "r"(gap) : "memory");
 }
 
 void zc_info(const char *fmt, ...)
@@ -170,9 +185,12 @@ static const char *zc_run_one(const struct zc_subtest *t)
 		goto out;
 	}
 	if (pid == 0) {
+		volatile char top;
+
+		zc_subtest_stack_top = (uintptr_t)&top;
 		zc_current = t->name;
 		alarm(ZC_SUBTEST_TIMEOUT_S);
-		zc_run_below_gap(t->func);
+		t->func();
 		zc_run_fixtures();
 		fflush(NULL);
 		_exit(0);

@@ -80,7 +80,20 @@ void zc_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Fixtures: cleanup callbacks run in reverse order when the subtest ends,
  * whether it passes or fails (they run in the child before it exits).
+ *
+ * @data must outlive the subtest function: make it static (each subtest
+ * runs in a forked child of its own, so static storage is the subtest's)
+ * or allocate it. A successful subtest's fixtures run after the subtest
+ * function has returned, when its stack frame is gone. This holds for the
+ * objects passed to helpers that register a fixture on them for the
+ * caller (zc_gbuf_get(), zc_kms_get(), ...) too; a helper called more
+ * than once, or a loop, needs one such object per registration.
+ * zc_at_exit() fails the subtest at once if @data points into the
+ * subtest's stack.
  */
-void zc_at_exit(void (*fn)(void *), void *data);
+#define zc_at_exit(fn, data) \
+	__zc_at_exit(fn, data, #fn, __FILE__, __LINE__, __func__)
+void __zc_at_exit(void (*fn)(void *), void *data, const char *fn_name,
+		  const char *file, int line, const char *func);
 
 #endif /* ZC_IGT_H */
