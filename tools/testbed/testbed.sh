@@ -309,19 +309,52 @@ make_initramfs() {
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$CACHE/initrd.gz"
 }
 
+# Runs a QEMU command line ($2...) with its console in $1, under the
+# overall timeout $tmo, and kills it when the console stays silent for
+# TESTBED_SILENCE seconds (default 330: longer than zc_runner's per-subtest
+# limit of 180 s plus the slowest DomU restart), so a hung guest costs
+# minutes, not the whole timeout. Returns 124 for either.
+run_qemu() {
+	local log=$1 silence=${TESTBED_SILENCE:-330} pid size last=-1 quiet=0 rc=0
+	shift
+	timeout "$tmo" "$@" </dev/null >"$log" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
+			last=$size
+			quiet=0
+			continue
+		fi
+		quiet=$((quiet + 5))
+		if [ "$quiet" -ge "$silence" ]; then
+			echo "  the guest printed nothing for ${silence}s: hung, stopping QEMU"
+			echo "@@ZC TESTBED: guest silent for ${silence}s, QEMU stopped" >>"$log"
+			kill "$pid" 2>/dev/null
+			pkill -P "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			return 124
+		fi
+	done
+	wait "$pid" || rc=$?
+	return $rc
+}
+
 # Boots Xen + Dom0 with the given extra kernel arguments; the console
 # goes to $CACHE/console.log.
 boot_xen() {
 	local args=$1 tmo=${TESTBED_TIMEOUT:-1500} rc=0
 	# 2 GB: Dom0 keeps 512 MB, the rest is free for the DomU. RDRAND
 	# spares xl create a wait for the kernel's entropy.
-	timeout "$tmo" qemu-system-x86_64 -cpu qemu64,+rdrand -m 2048 -smp 2 \
+	run_qemu "$CACHE/console.log" \
+		qemu-system-x86_64 -cpu qemu64,+rdrand -m 2048 -smp 2 \
 		-nographic -no-reboot -monitor none \
 		-kernel "$CACHE/xen.elf" \
 		-append "dom0_mem=512M,max:512M console=com1 com1=115200,8n1 noreboot" \
 		-initrd "$CACHE/image/boot/vmlinuz-$KVER console=hvc0 panic=-1 quiet $args,$CACHE/initrd.gz" \
-		</dev/null >"$CACHE/console.log" 2>&1 || rc=$?
-	[ $rc -eq 124 ] && echo "  QEMU timed out after ${tmo}s"
+		|| rc=$?
+	[ $rc -eq 124 ] && echo "  QEMU stopped: timed out after ${tmo}s or hung"
 	return 0
 }
 
@@ -454,12 +487,13 @@ make_dtb_arm64() {
 boot_xen_arm64() {
 	local args=$1 tmo=${TESTBED_TIMEOUT:-1500} rc=0
 	make_dtb_arm64 "$args"
-	timeout "$tmo" "${ARM64_QEMU[@]}" -kernel "$CACHE/xen/boot/xen-4.17-arm64" \
+	run_qemu "$CACHE/console.log" \
+		"${ARM64_QEMU[@]}" -kernel "$CACHE/xen/boot/xen-4.17-arm64" \
 		-dtb "$CACHE/xen.dtb" \
 		-device loader,file="$CACHE/image/boot/vmlinuz-$KVER",addr=0x4a000000 \
 		-device loader,file="$CACHE/initrd.gz",addr=0x4e000000 \
-		</dev/null >"$CACHE/console.log" 2>&1 || rc=$?
-	[ $rc -eq 124 ] && echo "  QEMU timed out after ${tmo}s"
+		|| rc=$?
+	[ $rc -eq 124 ] && echo "  QEMU stopped: timed out after ${tmo}s or hung"
 	return 0
 }
 
