@@ -665,6 +665,8 @@ check-all)
 	P=0 F=0 S=0
 	runs="check"
 	[ "${TESTBED_ARM64:-1}" = 0 ] || runs="check check-arm64"
+	# A fresh clone has no build/ yet: tee needs it for the first log.
+	mkdir -p "$TOP/build"
 	for r in $runs; do
 		echo "==== testbed.sh $r${glob:+ $glob} ===="
 		TESTBED_ARCH= bash "$0" "$r" ${glob:+"$glob"} | tee "$TOP/build/$r.log" || true
