@@ -23,49 +23,18 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$TOP/build/arm64
 TESTBED_CACHE=$TOP/build/testbed
-APT_OPTS=(-q -o DPkg::Lock::Timeout=300)
 
 die() { echo "arm64: error: $*" >&2; exit 2; }
 log() { echo "arm64: $*"; }
 
 mkdir -p "$OUT" "$TESTBED_CACHE"
 
-apt_updated=
-apt_update() {
-	[ -n "$apt_updated" ] && return 0
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get "${APT_OPTS[@]}" update >"$OUT/apt-update.log" 2>&1 ||
-		{ tail "$OUT/apt-update.log"; die "apt-get update failed"; }
-	apt_updated=1
-}
+ZC_APT_LOGDIR=$OUT
+# shellcheck source=tools/lib/host.sh
+. "$TOP/tools/lib/host.sh"
 
-apt_install() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
-			missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	log "installing ${missing[*]}"
-	apt_update
-	apt-get "${APT_OPTS[@]}" install -y --no-install-recommends "${missing[@]}" \
-		>"$OUT/apt-install.log" 2>&1 ||
-		{ tail -20 "$OUT/apt-install.log"; die "apt-get install ${missing[*]} failed"; }
-}
 
-# Same resolution as tools/testbed/testbed.sh.
-resolve_kernel() {
-	if [ -f "$TESTBED_CACHE/kver" ] && [ -d "/usr/src/linux-headers-$(cat "$TESTBED_CACHE/kver")" ]; then
-		KVER=$(cat "$TESTBED_CACHE/kver")
-		return
-	fi
-	apt-cache show linux-image-amd64 >/dev/null 2>&1 || apt_update
-	local img
-	img=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-	[ -n "$img" ] || die "cannot resolve the kernel behind linux-image-amd64"
-	KVER=${img#linux-image-}
-	echo "$KVER" >"$TESTBED_CACHE/kver"
-}
+
 
 fetch_headers() {
 	local pkg=linux-headers-$ABI-arm64 deb
@@ -73,11 +42,7 @@ fetch_headers() {
 	KDIR=$ROOT/usr/src/$pkg
 	[ -f "$KDIR/Module.symvers" ] && [ -L "$ROOT/usr/lib/linux-kbuild-6.1" ] && return 0
 
-	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-		log "dpkg --add-architecture arm64"
-		dpkg --add-architecture arm64
-		apt_updated=
-	fi
+	apt_add_arm64
 	apt-cache show "$pkg:arm64" >/dev/null 2>&1 || apt_update
 	mkdir -p "$OUT/debs"
 	rm -f "$OUT"/debs/"$pkg"_*.deb

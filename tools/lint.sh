@@ -31,42 +31,11 @@ die() { echo "lint: error: $*" >&2; exit 2; }
 
 mkdir -p "$OUT" "$TESTBED_CACHE"
 
-apt_updated=
-apt_install() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
-			missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "  installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	if [ -z "$apt_updated" ]; then
-		apt-get update -q >"$OUT/apt-update.log" 2>&1 ||
-			{ tail "$OUT/apt-update.log"; die "apt-get update failed"; }
-		apt_updated=1
-	fi
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >"$OUT/apt-install.log" 2>&1 ||
-		{ tail -20 "$OUT/apt-install.log"; die "apt-get install ${missing[*]} failed"; }
-}
+ZC_APT_LOGDIR=$OUT
+# shellcheck source=tools/lib/host.sh
+. "$TOP/tools/lib/host.sh"
 
-# The kernel the testbed boots, as tools/testbed/testbed.sh resolves it.
-resolve_kernel() {
-	if [ -f "$TESTBED_CACHE/kver" ] && [ -d "/usr/src/linux-headers-$(cat "$TESTBED_CACHE/kver")" ]; then
-		KVER=$(cat "$TESTBED_CACHE/kver")
-		return
-	fi
-	if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -q >"$OUT/apt-update.log" 2>&1
-		apt_updated=1
-	fi
-	local img
-	img=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-	[ -n "$img" ] || die "cannot resolve the kernel behind linux-image-amd64"
-	KVER=${img#linux-image-}
-	echo "$KVER" >"$TESTBED_CACHE/kver"
-}
+
 
 # checkpatch.pl reads spelling.txt and const_structs.checkpatch from its
 # own directory.

@@ -42,7 +42,10 @@ amd64 | x86 | x86_64) GARCH=amd64; CACHE=$TOP/build/testbed ;;
 arm64 | aarch64) GARCH=arm64; CACHE=$TOP/build/testbed-arm64 ;;
 *) echo "testbed: error: unknown TESTBED_ARCH $GARCH" >&2; exit 2 ;;
 esac
-KVER_FILE=$TOP/build/testbed/kver
+ZC_KVER_FILE=$TOP/build/testbed/kver
+ZC_APT_LOGDIR=$CACHE
+# shellcheck source=tools/lib/host.sh
+. "$TOP/tools/lib/host.sh"
 
 # What the guest runs: the module, test and tool binaries (per arch).
 MODULE_KO=$TOP/drivers/gpu/drm/xen/xen_drm_zcopy.ko
@@ -83,43 +86,7 @@ step() {
 	log "$name: done ($(secs_since "$s")s)"
 }
 
-apt_updated=
-apt_install() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
-			missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "  installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	if [ -z "$apt_updated" ]; then
-		apt-get update -q >"$CACHE/apt-update.log" 2>&1 || { tail "$CACHE/apt-update.log"; die "apt-get update failed"; }
-		apt_updated=1
-	fi
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >"$CACHE/apt-install.log" 2>&1 ||
-		{ tail -20 "$CACHE/apt-install.log"; die "apt-get install ${missing[*]} failed"; }
-}
 
-# The Dom0 kernel: the ABI that linux-image-amd64 points at today. Image,
-# headers and source must be the same Debian version.
-resolve_kernel() {
-	mkdir -p "$(dirname "$KVER_FILE")"
-	if [ -f "$KVER_FILE" ] && [ -d "/usr/src/linux-headers-$(cat "$KVER_FILE")" ]; then
-		KVER=$(cat "$KVER_FILE")
-		return
-	fi
-	if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -q >"$CACHE/apt-update.log" 2>&1
-		apt_updated=1
-	fi
-	local img
-	img=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-	[ -n "$img" ] || die "cannot resolve the kernel behind linux-image-amd64"
-	KVER=${img#linux-image-}
-	echo "$KVER" >"$KVER_FILE"
-}
 
 install_host() {
 	apt_install $HOST_PACKAGES "linux-headers-$KVER" linux-source-6.1
@@ -395,15 +362,8 @@ arm64_setup_vars() {
 
 install_host_arm64() {
 	apt_install $ARM64_HOST_PACKAGES "linux-headers-$ABI-common" linux-source-6.1
-	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-		echo "  dpkg --add-architecture arm64"
-		dpkg --add-architecture arm64
-		apt_updated=
-	fi
-	if [ -z "$apt_updated" ] && ! apt-cache show "linux-image-$KVER-unsigned:arm64" >/dev/null 2>&1; then
-		apt-get update -q >"$CACHE/apt-update.log" 2>&1 || die "apt-get update failed"
-		apt_updated=1
-	fi
+	apt_add_arm64
+	apt-cache show "linux-image-$KVER-unsigned:arm64" >/dev/null 2>&1 || apt_update
 }
 
 # Downloads package $1 (arch arm64) into the deb cache and unpacks it into $2.
