@@ -674,6 +674,15 @@ demo)
 	fi
 	echo "$out"
 	rc=$(tr -d '\r' <"$CACHE/console.log" | sed -n 's/.*@@ZC END-RUN rc=//p')
+	# A demo that matched but made the kernel complain did not work.
+	between "$CACHE/console.log" BEGIN-DMESG END-DMESG >"$CACHE/dmesg.log"
+	if grep -nE "$BAD_DMESG" "$CACHE/dmesg.log" >"$CACHE/dmesg-bad.log"; then
+		echo "testbed: kernel trouble in dmesg (build/testbed/dmesg.log):"
+		head -40 "$CACHE/dmesg-bad.log"
+		rc=1
+	else
+		echo "dmesg: no oops, BUG or WARN"
+	fi
 	exit "${rc:-1}"
 	;;
 *)
