@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "zc_domu.h"
+#include "zc_fixture.h"
 #include "zc_drm.h"
 #include "zc_igt.h"
 #include "zc_xen.h"
@@ -43,52 +44,11 @@ enum { ST_FROM_REFS, ST_MAPPED, ST_IMPORTED, ST_GRANTED, ST_DEFERRED,
 static struct zc_domu domu;
 static struct zc_stats base;
 
-static int is_pv(void)
-{
-	char type[16] = "";
-	FILE *f = fopen("/sys/hypervisor/guest_type", "r");
-
-	if (f) {
-		if (!fgets(type, sizeof(type), f))
-			type[0] = '\0';
-		fclose(f);
-	}
-	return !strncmp(type, "PV", 2) && type[2] != 'H';
-}
-
-/* Sends a command to the agent; returns its rc, the text in @text. */
-static int agent(char *text, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int agent(char *text, size_t size, const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return zc_domu_cmd(&domu, text, size, "%s", cmd);
-}
-
-#define agent_ok(...) do { char __t[256]; \
-	int __r = agent(__t, sizeof(__t), __VA_ARGS__); \
-	zc_assert_f(__r == 0, "agent: %s -> %d (%s) %s", #__VA_ARGS__, __r, \
-		    strerror(-__r), __t); } while (0)
-
 static void check_baseline(void *data)
 {
 	(void)data;
 	if (zc_stats_wait_baseline(&base, 5000))
 		zc_info("driver counters not back to baseline\n");
-}
-
-static void domu_cleanup(void *data)
-{
-	(void)data;
-	if (domu.xs) {
-		agent(NULL, 0, "reset");
-		zc_domu_close(&domu);
-	}
 }
 
 static void start(void)
@@ -102,8 +62,8 @@ static void start(void)
 	zc_require(zc_stats_read(&base) == 0);
 	/* Fixtures run in reverse: the baseline check last, after the reset. */
 	zc_at_exit(check_baseline, NULL);
-	zc_at_exit(domu_cleanup, NULL);
-	agent_ok("reset");
+	zc_at_exit(zc_domu_release, &domu);
+	zc_domu_ok(&domu, "reset");
 }
 
 static void finish(void)
@@ -125,7 +85,7 @@ static void close_fd(void *data)
 static void domu_grant(const char *name, uint32_t pages, int to,
 		       uint32_t *refs)
 {
-	agent_ok("alloc %s %u %d", name, pages, to);
+	zc_domu_ok(&domu, "alloc %s %u %d", name, pages, to);
 	zc_assert_ok(zc_domu_get_refs(&domu, refs, pages));
 }
 
@@ -285,11 +245,11 @@ static void test_agent_ping(void)
 	char text[64];
 
 	start();
-	zc_assert_ok(agent(text, sizeof(text), "ping"));
+	zc_assert_ok(zc_domu_cmd(&domu, text, sizeof(text), "ping"));
 	zc_assert_eq(atoi(text), domu.domid);
 	zc_assert_neq(domu.domid, 0);
 	zc_info("DomU %d answers; Dom0 is %s\n", domu.domid,
-		is_pv() ? "x86 PV" : "not x86 PV");
+		zc_is_pv() ? "x86 PV" : "not x86 PV");
 }
 
 /*
@@ -305,7 +265,7 @@ static void test_from_refs_mmap(void)
 
 	start();
 	domu_grant("a", PAGES, 0, refs);
-	agent_ok("fill a %u %u %u %u", W, H, PITCH, SEED_A);
+	zc_domu_ok(&domu, "fill a %u %u %u %u", W, H, PITCH, SEED_A);
 	from_buf_get(&b, refs);
 	zc_assert_eq(zc_stat("mapped_grants"), base.v[ST_MAPPED] + PAGES);
 
@@ -313,7 +273,7 @@ static void test_from_refs_mmap(void)
 	zc_assert(px);
 	/* On x86 PV each page of the mapping is a grant map Xen wrote. */
 	zc_assert_eq(zc_stat("pv_user_grants"),
-		     base.v[ST_PV_USER] + (is_pv() ? PAGES : 0));
+		     base.v[ST_PV_USER] + (zc_is_pv() ? PAGES : 0));
 	assert_pattern(px, PITCH, SEED_A, "MAP_DUMB mmap of the DomU's pages");
 
 	dpx = mmap(NULL, b.req.dumb.size, PROT_READ, MAP_SHARED, b.dmabuf, 0);
@@ -322,10 +282,10 @@ static void test_from_refs_mmap(void)
 
 	/* The other way: Dom0 writes, the DomU reads its own pages. */
 	zc_fill_pattern(px, W, H, PITCH, SEED_B);
-	zc_assert_f(agent(text, sizeof(text), "check a %u %u %u %u", W, H,
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "check a %u %u %u %u", W, H,
 			  PITCH, SEED_B) == 0, "DomU sees: %s", text);
 	/* And the DomU's next write shows through both mappings. */
-	agent_ok("fill a %u %u %u %u", W, H, PITCH, SEED_C);
+	zc_domu_ok(&domu, "fill a %u %u %u %u", W, H, PITCH, SEED_C);
 	assert_pattern(px, PITCH, SEED_C, "MAP_DUMB mmap after the DomU wrote");
 	assert_pattern(dpx, PITCH, SEED_C, "dma-buf mmap after the DomU wrote");
 
@@ -336,7 +296,7 @@ static void test_from_refs_mmap(void)
 	finish();
 
 	/* Dom0 let go of every mapping: the DomU ends access at once. */
-	zc_assert_ok(agent(text, sizeof(text), "free a"));
+	zc_assert_ok(zc_domu_cmd(&domu, text, sizeof(text), "free a"));
 	zc_assert_f(!strcmp(text, "clean"), "DomU: %s", text);
 }
 
@@ -359,7 +319,7 @@ static void test_from_refs_vkms_crc(void)
 	zc_assert_neq(crc_a, crc_b);
 
 	domu_grant("a", PAGES, 0, refs);
-	agent_ok("fill a %u %u %u %u", W, H, PITCH, SEED_A);
+	zc_domu_ok(&domu, "fill a %u %u %u %u", W, H, PITCH, SEED_A);
 	from_buf_get(&b, refs);
 	show_ours(&b);
 	zc_assert_ok(zc_crc_current(&kms, &crc));
@@ -367,17 +327,17 @@ static void test_from_refs_vkms_crc(void)
 		crc_b, crc);
 	zc_assert_eq(crc, crc_a);
 	zc_assert_eq(zc_stat("pv_vmap_grants"),
-		     base.v[ST_PV_VMAP] + (is_pv() ? PAGES : 0));
+		     base.v[ST_PV_VMAP] + (zc_is_pv() ? PAGES : 0));
 
 	/* Live: the DomU writes into the scanned-out pages. */
-	agent_ok("fill a %u %u %u %u", W, H, PITCH, SEED_B);
+	zc_domu_ok(&domu, "fill a %u %u %u %u", W, H, PITCH, SEED_B);
 	crc = crc_wait_for(crc_b);
 	zc_assert_eq(crc, crc_b);
 
 	zc_kms_fini(&kms);
 	from_buf_put(&b);
 	finish();
-	zc_assert_ok(agent(text, sizeof(text), "free a"));
+	zc_assert_ok(zc_domu_cmd(&domu, text, sizeof(text), "free a"));
 	zc_assert_f(!strcmp(text, "clean"), "DomU: %s", text);
 }
 
@@ -433,8 +393,8 @@ static void domu_map_and_fill(struct to_buf *t, const char *name,
 			      uint32_t seed)
 {
 	zc_assert_ok(zc_domu_put_refs(&domu, t->refs, PAGES));
-	agent_ok("map %s 0 %u", name, PAGES);
-	agent_ok("fill %s %u %u %u %u", name, W, H, PITCH, seed);
+	zc_domu_ok(&domu, "map %s 0 %u", name, PAGES);
+	zc_domu_ok(&domu, "fill %s %u %u %u %u", name, W, H, PITCH, seed);
 }
 
 /*
@@ -460,17 +420,17 @@ static void test_to_refs_vkms(void)
 	zc_assert_ok(zc_crc_current(&kms, &crc));
 	zc_assert_eq(crc, crc_a);
 
-	agent_ok("fill v %u %u %u %u", W, H, PITCH, SEED_B);
+	zc_domu_ok(&domu, "fill v %u %u %u %u", W, H, PITCH, SEED_B);
 	assert_pattern(t.px, PITCH, SEED_B, "vkms mmap after the DomU wrote again");
 	crc = crc_wait_for(crc_b);
 	zc_assert_eq(crc, crc_b);
 
 	/* Dom0 writes, the DomU reads through its grant mapping. */
 	zc_fill_pattern(t.px, W, H, PITCH, SEED_C);
-	zc_assert_f(agent(text, sizeof(text), "check v %u %u %u %u", W, H,
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "check v %u %u %u %u", W, H,
 			  PITCH, SEED_C) == 0, "DomU sees: %s", text);
 
-	agent_ok("unmap v");
+	zc_domu_ok(&domu, "unmap v");
 	zc_kms_fini(&kms);
 	to_buf_put(&t);
 	finish();
@@ -492,10 +452,10 @@ static void test_to_refs_vgem(void)
 	domu_map_and_fill(&t, "g", SEED_A);
 	assert_pattern(t.px, PITCH, SEED_A, "vgem mmap after the DomU wrote");
 	zc_fill_pattern(t.px, W, H, PITCH, SEED_B);
-	zc_assert_f(agent(text, sizeof(text), "check g %u %u %u %u", W, H,
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "check g %u %u %u %u", W, H,
 			  PITCH, SEED_B) == 0, "DomU sees: %s", text);
 
-	agent_ok("unmap g");
+	zc_domu_ok(&domu, "unmap g");
 	to_buf_put(&t);
 	finish();
 }
@@ -527,12 +487,12 @@ static void test_dom0_closes_while_domu_maps(void)
 	zc_assert_eq(zc_stat("granted_refs"), base.v[ST_GRANTED] + PAGES);
 	/* The pages stay alive and granted while the DomU maps them. */
 	usleep(300000);
-	zc_assert_f(agent(text, sizeof(text), "check g %u %u %u %u", W, H,
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "check g %u %u %u %u", W, H,
 			  PITCH, SEED_A) == 0, "DomU sees: %s", text);
-	agent_ok("fill g %u %u %u %u", W, H, PITCH, SEED_B);
+	zc_domu_ok(&domu, "fill g %u %u %u %u", W, H, PITCH, SEED_B);
 	zc_assert_eq(zc_stat("deferred_refs"), base.v[ST_DEFERRED] + PAGES);
 
-	agent_ok("unmap g");
+	zc_domu_ok(&domu, "unmap g");
 	finish();
 }
 
@@ -571,7 +531,7 @@ static void test_wait_free_handshake(void)
 	crc_a = native_crc(SEED_A);
 
 	domu_grant("a", PAGES, 0, refs);
-	agent_ok("fill a %u %u %u %u", W, H, PITCH, SEED_A);
+	zc_domu_ok(&domu, "fill a %u %u %u %u", W, H, PITCH, SEED_A);
 	from_buf_get(&b, refs);
 	show_ours(&b);
 	zc_assert_ok(zc_crc_current(&kms, &crc));
@@ -599,7 +559,7 @@ static void test_wait_free_handshake(void)
 	zc_assert_eq(zc_stat("pv_vmap_grants"), base.v[ST_PV_VMAP]);
 
 	/* Now the frontend may free: its grants end at once. */
-	zc_assert_ok(agent(text, sizeof(text), "free a"));
+	zc_assert_ok(zc_domu_cmd(&domu, text, sizeof(text), "free a"));
 	zc_assert_f(!strcmp(text, "clean"), "DomU: %s", text);
 	from_buf_put(&b);
 	finish();
@@ -626,12 +586,12 @@ static void test_domu_ends_early(void)
 	zc_assert(fd >= 0);
 	zc_at_exit(close_fd, &fd);
 	domu_grant("a", pages, 0, refs);
-	agent_ok("fill a %u %u %u %u", w, h, pitch, SEED_A);
+	zc_domu_ok(&domu, "fill a %u %u %u %u", w, h, pitch, SEED_A);
 	zc_assert_ok(zc_from_refs(fd, refs, pages, domu.domid, w, h, 32, &req));
 	px = zc_dumb_map(fd, req.dumb.handle, req.dumb.size);
 	zc_assert(px);
 
-	zc_assert_ok(agent(text, sizeof(text), "free a"));
+	zc_assert_ok(zc_domu_cmd(&domu, text, sizeof(text), "free a"));
 	zc_info("DomU ended access while mapped: %s\n", text);
 	zc_assert_f(!strcmp(text, "deferred 8"), "DomU: %s", text);
 
@@ -642,7 +602,7 @@ static void test_domu_ends_early(void)
 	finish();
 
 	/* Unmapped: the DomU's kernel ends the grants on its next retry. */
-	zc_assert_f(agent(text, sizeof(text), "settle %u 5000", pages) == 0,
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "settle %u 5000", pages) == 0,
 		    "DomU ended %s of %u deferred grants", text, pages);
 	fd = zc_xen_open();
 	zc_assert(fd >= 0);
@@ -672,11 +632,11 @@ static void test_bad_refs(void)
 	domu_grant("other", 4, domu.domid + 100, refs);
 	zc_assert_errno(zc_from_refs(fd, refs, 4, domu.domid, 64, 64, 32, &req),
 			EINVAL);
-	agent_ok("free other");
+	zc_domu_ok(&domu, "free other");
 
 	/* Granted to us, then ended before we map. */
 	domu_grant("ended", 4, 0, refs);
-	zc_assert_ok(agent(text, sizeof(text), "free ended"));
+	zc_assert_ok(zc_domu_cmd(&domu, text, sizeof(text), "free ended"));
 	zc_assert_f(!strcmp(text, "clean"), "DomU: %s", text);
 	zc_assert_errno(zc_from_refs(fd, refs, 4, domu.domid, 64, 64, 32, &req),
 			EINVAL);
@@ -689,7 +649,7 @@ static void test_bad_refs(void)
 	refs[0] = refs[1] = refs[2] = refs[3] = 0x7fffffff;
 	zc_assert_errno(zc_from_refs(fd, refs, 4, domu.domid, 64, 64, 32, &req),
 			EINVAL);
-	agent_ok("free nodom");
+	zc_domu_ok(&domu, "free nodom");
 	finish();
 }
 
@@ -709,7 +669,7 @@ static void test_backend_killed(void)
 
 	start();
 	domu_grant("a", PAGES, 0, refs);
-	agent_ok("fill a %u %u %u %u", W, H, PITCH, SEED_A);
+	zc_domu_ok(&domu, "fill a %u %u %u %u", W, H, PITCH, SEED_A);
 	zc_assert_ok(pipe(pipefd));
 
 	pid = fork();
@@ -737,13 +697,13 @@ static void test_backend_killed(void)
 	zc_assert_f(c == 'y', "the child did not read the DomU's pattern");
 	zc_assert_eq(zc_stat("mapped_grants"), base.v[ST_MAPPED] + PAGES);
 	zc_assert_eq(zc_stat("pv_user_grants"),
-		     base.v[ST_PV_USER] + (is_pv() ? PAGES : 0));
+		     base.v[ST_PV_USER] + (zc_is_pv() ? PAGES : 0));
 
 	kill(pid, SIGKILL);
 	zc_assert_eq(waitpid(pid, &status, 0), pid);
 	zc_assert(WIFSIGNALED(status));
 	finish();
-	zc_assert_ok(agent(text, sizeof(text), "free a"));
+	zc_assert_ok(zc_domu_cmd(&domu, text, sizeof(text), "free a"));
 	zc_assert_f(!strcmp(text, "clean"), "DomU: %s", text);
 }
 
@@ -826,7 +786,7 @@ static void test_destroy_while_in_use(void)
 	assert_pattern(t.px, PITCH, SEED_B, "vgem mmap after the DomU wrote");
 
 	domu_grant("a", PAGES, 0, refs);
-	agent_ok("fill a %u %u %u %u", W, H, PITCH, SEED_A);
+	zc_domu_ok(&domu, "fill a %u %u %u %u", W, H, PITCH, SEED_A);
 	from_buf_get(&b, refs);
 	show_ours(&b);
 	zc_assert_ok(zc_crc_current(&kms, &crc));

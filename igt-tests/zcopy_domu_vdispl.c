@@ -34,6 +34,7 @@
 #include <xen/sys/evtchn.h>
 
 #include "zc_domu.h"
+#include "zc_fixture.h"
 #include "zc_drm.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
@@ -463,38 +464,11 @@ static void *be_main(void *data)
 
 /* Test plumbing. */
 
-static int agent(char *text, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int agent(char *text, size_t size, const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return zc_domu_cmd(&domu, text, size, "%s", cmd);
-}
-
-#define agent_ok(...) do { char __t[256]; \
-	int __r = agent(__t, sizeof(__t), __VA_ARGS__); \
-	zc_assert_f(__r == 0, "agent: %s -> %d (%s) %s", #__VA_ARGS__, __r, \
-		    strerror(-__r), __t); } while (0)
-
 static void check_baseline(void *data)
 {
 	(void)data;
 	if (zc_stats_wait_baseline(&base, 5000))
 		zc_info("driver counters not back to baseline\n");
-}
-
-static void domu_cleanup(void *data)
-{
-	(void)data;
-	if (domu.xs) {
-		agent(NULL, 0, "reset");
-		zc_domu_close(&domu);
-	}
 }
 
 static void kms_cleanup(void *data)
@@ -559,8 +533,8 @@ static void test_xen_front_to_vkms(void)
 	zc_assert_f(ret == 0, "the DomU agent does not answer: %d", ret);
 	zc_require(zc_stats_read(&base) == 0);
 	zc_at_exit(check_baseline, NULL);
-	zc_at_exit(domu_cleanup, NULL);
-	agent_ok("reset");
+	zc_at_exit(zc_domu_release, &domu);
+	zc_domu_ok(&domu, "reset");
 
 	ret = zc_kms_init(&kms, W, H);
 	zc_require(ret != -ENODEV);
@@ -597,7 +571,7 @@ static void test_xen_front_to_vkms(void)
 	zc_info("drm_xen_front connected after %lld ms\n", now_ms() - t0);
 
 	/* The DomU draws on its own display; we scan it out on vkms. */
-	zc_assert_f(agent(text, sizeof(text), "xendrm-show %u %u %u", W, H,
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "xendrm-show %u %u %u", W, H,
 			  SEED_A) == 0, "DomU: xendrm-show: %s", text);
 	zc_assert_f(!be.errors, "backend: %s", be.last_error);
 	zc_assert(be.n_dbuf_create >= 1);
@@ -609,13 +583,13 @@ static void test_xen_front_to_vkms(void)
 	zc_assert_eq(crc, crc_a);
 
 	/* Zero-copy: the DomU's next write reaches the scanout. */
-	agent_ok("xendrm-fill %u", SEED_B);
+	zc_domu_ok(&domu, "xendrm-fill %u", SEED_B);
 	for (i = 0; i < 10 && crc != crc_b; i++)
 		zc_assert_ok(zc_crc_current(&kms, &crc));
 	zc_assert_eq(crc, crc_b);
 
 	/* The frontend tears down: DBUF_DESTROY is answered after WAIT_FREE. */
-	agent_ok("xendrm-close");
+	zc_domu_ok(&domu, "xendrm-close");
 	t0 = now_ms();
 	while (be.n_dbuf_destroy < be.n_dbuf_create && now_ms() - t0 < 10000)
 		usleep(50000);

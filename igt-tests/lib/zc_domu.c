@@ -60,6 +60,16 @@ void zc_domu_close(struct zc_domu *d)
 	d->xs = NULL;
 }
 
+void zc_domu_release(void *domu)
+{
+	struct zc_domu *d = domu;
+
+	if (d->xs) {
+		zc_domu_cmd(d, NULL, 0, "reset");
+		zc_domu_close(d);
+	}
+}
+
 static long long zc_domu_now_ms(void)
 {
 	struct timespec ts;

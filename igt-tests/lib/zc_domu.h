@@ -67,6 +67,18 @@ void zc_domu_close(struct zc_domu *d);
 int zc_domu_cmd(struct zc_domu *d, char *text, size_t size,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * In a subtest: a command that must succeed (fails the subtest with the
+ * command, its rc and the agent's text otherwise).
+ */
+#define zc_domu_ok(d, ...) do { char __t[256]; \
+	int __r = zc_domu_cmd((d), __t, sizeof(__t), __VA_ARGS__); \
+	zc_assert_f(__r == 0, "agent: %s -> %d (%s) %s", #__VA_ARGS__, __r, \
+		    strerror(-__r), __t); } while (0)
+
+/* A zc_at_exit() fixture: resets the agent's state and disconnects. */
+void zc_domu_release(void *domu);
+
 /* Refs for the next "map" (in/), refs of the last "alloc" (out/). */
 int zc_domu_put_refs(struct zc_domu *d, const uint32_t *refs, uint32_t n);
 int zc_domu_get_refs(struct zc_domu *d, uint32_t *refs, uint32_t n);
