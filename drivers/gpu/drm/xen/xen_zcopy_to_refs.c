@@ -190,7 +190,7 @@ static void xen_zcopy_revoke_unpublished(grant_ref_t *refs, unsigned int n)
 static int xen_zcopy_dma_to_gfn(struct drm_device *drm, unsigned int page,
 				dma_addr_t addr, unsigned long *gfn)
 {
-	unsigned long bfn;
+	phys_addr_t phys;
 
 	if (!PAGE_ALIGNED(addr)) {
 		xen_zcopy_bad_input(drm, "TO_REFS: cannot grant page %u: unaligned\n",
@@ -208,14 +208,14 @@ static int xen_zcopy_dma_to_gfn(struct drm_device *drm, unsigned int page,
 		return 0;
 	}
 
-	bfn = XEN_PFN_DOWN(dma_to_phys(drm->dev, addr));
+	phys = dma_to_phys(drm->dev, addr);
 	/* Granting a bounce buffer would hide the real page. */
-	if (is_swiotlb_buffer(drm->dev, dma_to_phys(drm->dev, addr))) {
+	if (is_swiotlb_buffer(drm->dev, phys)) {
 		xen_zcopy_bad_input(drm, "TO_REFS: cannot grant page %u: bounced by swiotlb\n",
 				    page);
 		return -EIO;
 	}
-	*gfn = bfn;
+	*gfn = XEN_PFN_DOWN(phys);
 	return 0;
 }
 
