@@ -7,16 +7,20 @@
  * references into dma-bufs and dma-bufs into grant references.
  */
 
-#include <linux/debugfs.h>
+#include <linux/capability.h>
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
+#include <drm/drm_debugfs.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
+#include <drm/drm_print.h>
 #include <drm/drm_prime.h>
 
 #include <xen/page.h>
@@ -64,17 +68,330 @@ MODULE_PARM_DESC(max_pages,
 		 "Largest buffer DUMB_FROM_REFS maps or PRIME imports, in pages (default 65536 = 256 MiB, at most 262144 = 1 GiB)");
 
 /*
- * The ioctls map another domain's memory or grant ours to it: only an
- * authenticated client of the primary node may call them, never a render
- * node client (the driver has no render node).
+ * Dom0's maptrack table holds about 256k grant maps by default and every
+ * backend of every guest shares it; on x86 PV a page of a buffer takes two
+ * (the kernel mapping is a grant map too), plus one per user-mapped page.
+ * Dom0's grant table holds 32k grants by default. The defaults leave at
+ * least half of each to the rest, while a 4K frame takes 8100 pages.
  */
-static const struct drm_ioctl_desc xen_zcopy_ioctls[] = {
-	DRM_IOCTL_DEF_DRV(XEN_ZCOPY_DUMB_FROM_REFS, xen_zcopy_from_refs_ioctl,
-			  DRM_AUTH),
-	DRM_IOCTL_DEF_DRV(XEN_ZCOPY_DUMB_TO_REFS, xen_zcopy_to_refs_ioctl,
-			  DRM_AUTH),
-	DRM_IOCTL_DEF_DRV(XEN_ZCOPY_DUMB_WAIT_FREE, xen_zcopy_wait_free_ioctl,
-			  DRM_AUTH),
+struct xen_zcopy_limits xen_zcopy_limits = {
+	.domain_pages = 32768,
+	.domain_buffers = 1024,
+	.total_pages = 65536,
+	.domain_granted = 16384,
+};
+
+/* The quotas may be changed at run time; 0 would refuse everything. */
+static int xen_zcopy_limit_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (!v || v > INT_MAX)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
+static const struct kernel_param_ops xen_zcopy_limit_ops = {
+	.set = xen_zcopy_limit_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(domain_pages, &xen_zcopy_limit_ops,
+		&xen_zcopy_limits.domain_pages, 0644);
+MODULE_PARM_DESC(domain_pages,
+		 "Pages of one domain's grants DUMB_FROM_REFS keeps mapped at once (default 32768 = 128 MiB)");
+module_param_cb(domain_buffers, &xen_zcopy_limit_ops,
+		&xen_zcopy_limits.domain_buffers, 0644);
+MODULE_PARM_DESC(domain_buffers,
+		 "DUMB_FROM_REFS buffers of one domain's grants at once (default 1024)");
+module_param_cb(total_pages, &xen_zcopy_limit_ops,
+		&xen_zcopy_limits.total_pages, 0644);
+MODULE_PARM_DESC(total_pages,
+		 "Pages of all domains' grants DUMB_FROM_REFS keeps mapped at once (default 65536 = 256 MiB)");
+module_param_cb(domain_granted, &xen_zcopy_limit_ops,
+		&xen_zcopy_limits.domain_granted, 0644);
+MODULE_PARM_DESC(domain_granted,
+		 "Pages DUMB_TO_REFS keeps granted to one domain at once, grants it still maps after they were freed included (default 16384)");
+
+/* The entry of @domid, created if @create; NULL if absent or no memory. */
+static struct xen_zcopy_domain *
+xen_zcopy_domain_get(struct xen_zcopy_device *zdev, domid_t domid, bool create)
+{
+	struct xen_zcopy_domain *dom;
+
+	lockdep_assert_held(&zdev->acct_lock);
+	dom = xa_load(&zdev->domains, domid);
+	if (dom || !create)
+		return dom;
+
+	dom = kzalloc(sizeof(*dom), GFP_KERNEL);
+	if (!dom)
+		return NULL;
+	if (xa_err(xa_store(&zdev->domains, domid, dom, GFP_KERNEL))) {
+		kfree(dom);
+		return NULL;
+	}
+	return dom;
+}
+
+/* Drops the entry of @domid once it holds nothing. */
+static void xen_zcopy_domain_put(struct xen_zcopy_device *zdev, domid_t domid,
+				 struct xen_zcopy_domain *dom)
+{
+	if (dom->mapped_pages || dom->buffers || dom->granted_pages ||
+	    dom->deferred_refs)
+		return;
+	xa_erase(&zdev->domains, domid);
+	kfree(dom);
+}
+
+/*
+ * Charges a FROM_REFS buffer of @pages to @domid before anything is
+ * allocated for it: -EDQUOT over the domain's quota, -ENOSPC over the
+ * device's.
+ */
+int xen_zcopy_charge_map(struct xen_zcopy_device *zdev, domid_t domid,
+			 unsigned int pages)
+{
+	struct xen_zcopy_domain *dom;
+	int ret = 0;
+
+	mutex_lock(&zdev->acct_lock);
+	dom = xen_zcopy_domain_get(zdev, domid, true);
+	if (!dom) {
+		ret = -ENOMEM;
+	} else if (dom->mapped_pages + pages >
+		   READ_ONCE(xen_zcopy_limits.domain_pages) ||
+		   dom->buffers >= READ_ONCE(xen_zcopy_limits.domain_buffers)) {
+		xen_zcopy_bad_input(&zdev->drm,
+				    "FROM_REFS: domain %u has %lu pages in %u buffers, %u more are over its quota\n",
+				    domid, dom->mapped_pages, dom->buffers,
+				    pages);
+		ret = -EDQUOT;
+	} else if (zdev->total_mapped + pages >
+		   READ_ONCE(xen_zcopy_limits.total_pages)) {
+		xen_zcopy_bad_input(&zdev->drm,
+				    "FROM_REFS: %lu pages mapped, %u more are over total_pages\n",
+				    zdev->total_mapped, pages);
+		ret = -ENOSPC;
+	} else {
+		dom->mapped_pages += pages;
+		dom->buffers++;
+		zdev->total_mapped += pages;
+	}
+	if (ret && dom)
+		xen_zcopy_domain_put(zdev, domid, dom);
+	mutex_unlock(&zdev->acct_lock);
+	return ret;
+}
+
+void xen_zcopy_uncharge_map(struct xen_zcopy_device *zdev, domid_t domid,
+			    unsigned int pages)
+{
+	struct xen_zcopy_domain *dom;
+
+	mutex_lock(&zdev->acct_lock);
+	dom = xen_zcopy_domain_get(zdev, domid, false);
+	if (!WARN_ON(!dom || dom->mapped_pages < pages || !dom->buffers)) {
+		dom->mapped_pages -= pages;
+		dom->buffers--;
+		zdev->total_mapped -= pages;
+		xen_zcopy_domain_put(zdev, domid, dom);
+	}
+	mutex_unlock(&zdev->acct_lock);
+}
+
+/* Charges @pages grants to @domid: -EDQUOT over its quota. */
+int xen_zcopy_charge_grant(struct xen_zcopy_device *zdev, domid_t domid,
+			   unsigned int pages)
+{
+	struct xen_zcopy_domain *dom;
+	int ret = 0;
+
+	mutex_lock(&zdev->acct_lock);
+	dom = xen_zcopy_domain_get(zdev, domid, true);
+	if (!dom) {
+		ret = -ENOMEM;
+	} else if (dom->granted_pages + pages >
+		   READ_ONCE(xen_zcopy_limits.domain_granted)) {
+		xen_zcopy_bad_input(&zdev->drm,
+				    "TO_REFS: domain %u has %lu of our pages (%lu of them ending), %u more are over its quota\n",
+				    domid, dom->granted_pages,
+				    dom->deferred_refs, pages);
+		ret = -EDQUOT;
+		xen_zcopy_domain_put(zdev, domid, dom);
+	} else {
+		dom->granted_pages += pages;
+	}
+	mutex_unlock(&zdev->acct_lock);
+	return ret;
+}
+
+void xen_zcopy_uncharge_grant(struct xen_zcopy_device *zdev, domid_t domid,
+			      unsigned int pages)
+{
+	struct xen_zcopy_domain *dom;
+
+	if (!pages)
+		return;
+	mutex_lock(&zdev->acct_lock);
+	dom = xen_zcopy_domain_get(zdev, domid, false);
+	if (!WARN_ON(!dom || dom->granted_pages < pages)) {
+		dom->granted_pages -= pages;
+		xen_zcopy_domain_put(zdev, domid, dom);
+	}
+	mutex_unlock(&zdev->acct_lock);
+}
+
+/* @refs (signed) grants of @domid's charge became or stopped being deferred. */
+void xen_zcopy_charge_deferred(struct xen_zcopy_device *zdev, domid_t domid,
+			       long refs)
+{
+	struct xen_zcopy_domain *dom;
+
+	if (!refs)
+		return;
+	mutex_lock(&zdev->acct_lock);
+	dom = xen_zcopy_domain_get(zdev, domid, false);
+	if (!WARN_ON(!dom || (long)dom->deferred_refs + refs < 0)) {
+		dom->deferred_refs += refs;
+		xen_zcopy_domain_put(zdev, domid, dom);
+	}
+	mutex_unlock(&zdev->acct_lock);
+	atomic_add(refs, &xen_zcopy_stats.deferred_refs);
+}
+
+/**
+ * struct xen_zcopy_ioctl_desc - one of the driver's ioctls
+ * @cmd: the whole ioctl number: direction, size, type and number
+ * @func: the handler, given a kernel copy of the argument
+ * @undo: FROM_REFS: takes back what @func made when the result cannot be
+ *	written to the caller, so that a failed call keeps nothing
+ * @maps: the call maps foreign memory or grants ours: CAP_SYS_ADMIN only
+ * @writes: the argument has fields the handler fills in
+ * @name: for debug lines
+ */
+struct xen_zcopy_ioctl_desc {
+	unsigned int cmd;
+	int (*func)(struct drm_device *drm, void *data, struct drm_file *file);
+	void (*undo)(struct drm_file *file, void *data);
+	bool maps;
+	bool writes;
+	const char *name;
+};
+
+static void xen_zcopy_from_refs_undo(struct drm_file *file, void *data)
+{
+	struct drm_xen_zcopy_dumb_from_refs *req = data;
+
+	drm_gem_handle_delete(file, req->dumb.handle);
+}
+
+static const struct xen_zcopy_ioctl_desc xen_zcopy_ioctls[] = {
+	[DRM_XEN_ZCOPY_DUMB_FROM_REFS] = {
+		.cmd = DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS,
+		.func = xen_zcopy_from_refs_ioctl,
+		.undo = xen_zcopy_from_refs_undo,
+		.maps = true,
+		.writes = true,
+		.name = "DUMB_FROM_REFS",
+	},
+	[DRM_XEN_ZCOPY_DUMB_TO_REFS] = {
+		.cmd = DRM_IOCTL_XEN_ZCOPY_DUMB_TO_REFS,
+		.func = xen_zcopy_to_refs_ioctl,
+		.maps = true,
+		.name = "DUMB_TO_REFS",
+	},
+	[DRM_XEN_ZCOPY_DUMB_WAIT_FREE] = {
+		.cmd = DRM_IOCTL_XEN_ZCOPY_DUMB_WAIT_FREE,
+		.func = xen_zcopy_wait_free_ioctl,
+		.name = "DUMB_WAIT_FREE",
+	},
+};
+
+/*
+ * The driver's own ioctls do not go through drm_ioctl(): it accepts any
+ * direction and size for a known number (zero-filling and truncating the
+ * argument), and it writes the result back after the handler succeeded,
+ * when a failure can no longer be undone. Here the number must match
+ * exactly, the permission checks come first, and a result that cannot
+ * be written back takes the call back. Everything else is the core's.
+ */
+static long xen_zcopy_ioctl(struct file *filp, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct drm_file *file = filp->private_data;
+	struct drm_device *drm = file->minor->dev;
+	const struct xen_zcopy_ioctl_desc *desc;
+	unsigned int nr = _IOC_NR(cmd);
+	u8 kdata[64];
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct drm_xen_zcopy_dumb_from_refs) > sizeof(kdata));
+
+	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE || nr < DRM_COMMAND_BASE ||
+	    nr - DRM_COMMAND_BASE >= ARRAY_SIZE(xen_zcopy_ioctls))
+		return drm_ioctl(filp, cmd, arg);
+
+	nr -= DRM_COMMAND_BASE;
+	desc = &xen_zcopy_ioctls[nr];
+	if (cmd != desc->cmd) {
+		drm_dbg(drm, "%s[%d]: ioctl 0x%08x is not %s (0x%08x)\n",
+			current->comm, task_pid_nr(current), cmd, desc->name,
+			desc->cmd);
+		return -EINVAL;
+	}
+
+	/* What DRM_AUTH checks: the master, or a client it authenticated. */
+	if (!file->authenticated)
+		return -EACCES;
+	/*
+	 * Mapping another domain's pages, or granting ours, is what only a
+	 * privileged backend may do, like /dev/xen/gntdev's root-only node:
+	 * a user who opened the node first, or was given it, may not.
+	 */
+	if (desc->maps && !capable(CAP_SYS_ADMIN)) {
+		drm_dbg(drm, "%s[%d]: %s needs CAP_SYS_ADMIN\n", current->comm,
+			task_pid_nr(current), desc->name);
+		return -EPERM;
+	}
+
+	/*
+	 * The holes the v1 structs have on 64-bit are not checked: C leaves
+	 * them undefined in a struct set up with designated initializers,
+	 * so v1 backends send whatever the stack held there.
+	 */
+	if (copy_from_user(kdata, (void __user *)arg, _IOC_SIZE(cmd)))
+		return -EFAULT;
+
+	ret = desc->func(drm, kdata, file);
+	if (ret || !desc->writes)
+		return ret;
+
+	if (copy_to_user((void __user *)arg, kdata, _IOC_SIZE(cmd))) {
+		drm_dbg(drm, "%s[%d]: %s: cannot write the result, undone\n",
+			current->comm, task_pid_nr(current), desc->name);
+		desc->undo(file, kdata);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static const struct file_operations xen_zcopy_fops = {
+	.owner = THIS_MODULE,
+	.open = drm_open,
+	.release = drm_release,
+	.unlocked_ioctl = xen_zcopy_ioctl,
+	.compat_ioctl = drm_compat_ioctl,
+	.poll = drm_poll,
+	.read = drm_read,
+	.llseek = noop_llseek,
+	.mmap = drm_gem_mmap,
 };
 
 /*
@@ -94,8 +411,6 @@ static void xen_zcopy_postclose(struct drm_device *drm, struct drm_file *file)
 	xen_zcopy_wait_file_close(to_xen_zcopy(drm), file);
 }
 
-DEFINE_DRM_GEM_FOPS(xen_zcopy_fops);
-
 static const struct drm_driver xen_zcopy_driver = {
 	.driver_features	= DRIVER_GEM,
 	.postclose		= xen_zcopy_postclose,
@@ -105,8 +420,7 @@ static const struct drm_driver xen_zcopy_driver = {
 	.gem_prime_import_sg_table = xen_zcopy_prime_import_sg_table,
 	.dumb_create		= xen_zcopy_dumb_create,
 	.dumb_map_offset	= drm_gem_dumb_map_offset,
-	.ioctls			= xen_zcopy_ioctls,
-	.num_ioctls		= ARRAY_SIZE(xen_zcopy_ioctls),
+	.debugfs_init		= xen_zcopy_debugfs_init,
 	.fops			= &xen_zcopy_fops,
 	.name			= XEN_ZCOPY_DRIVER_NAME,
 	.desc			= "Xen PV display zero-copy helper",
@@ -114,6 +428,20 @@ static const struct drm_driver xen_zcopy_driver = {
 	.major			= 1,
 	.minor			= 0,
 };
+
+/* Every buffer, and so every charge and grant, is gone before the device. */
+static void xen_zcopy_device_fini(struct xen_zcopy_device *zdev)
+{
+	xen_zcopy_deferred_fini(zdev);
+	xen_zcopy_wait_fini(zdev);
+	WARN_ON(!list_empty(&zdev->objects));
+	WARN_ON(!xa_empty(&zdev->domains));
+	WARN_ON(!xa_empty(&zdev->granted));
+	xa_destroy(&zdev->domains);
+	xa_destroy(&zdev->granted);
+	mutex_destroy(&zdev->acct_lock);
+	mutex_destroy(&zdev->objects_lock);
+}
 
 static int xen_zcopy_probe(struct platform_device *pdev)
 {
@@ -138,12 +466,16 @@ static int xen_zcopy_probe(struct platform_device *pdev)
 
 	xen_zcopy_wait_init(zdev);
 	xen_zcopy_deferred_init(zdev);
+	mutex_init(&zdev->objects_lock);
+	INIT_LIST_HEAD(&zdev->objects);
+	mutex_init(&zdev->acct_lock);
+	xa_init(&zdev->domains);
+	xa_init(&zdev->granted);
 	platform_set_drvdata(pdev, zdev);
 
 	ret = drm_dev_register(&zdev->drm, 0);
 	if (ret) {
-		xen_zcopy_deferred_fini(zdev);
-		xen_zcopy_wait_fini(zdev);
+		xen_zcopy_device_fini(zdev);
 		return ret;
 	}
 
@@ -159,8 +491,7 @@ static int xen_zcopy_remove(struct platform_device *pdev)
 	struct xen_zcopy_device *zdev = platform_get_drvdata(pdev);
 
 	drm_dev_unregister(&zdev->drm);
-	xen_zcopy_deferred_fini(zdev);
-	xen_zcopy_wait_fini(zdev);
+	xen_zcopy_device_fini(zdev);
 	return 0;
 }
 
@@ -169,11 +500,17 @@ static struct platform_driver xen_zcopy_platform_driver = {
 	.remove	= xen_zcopy_remove,
 	.driver	= {
 		.name = XEN_ZCOPY_DRIVER_NAME,
+		/*
+		 * Unbinding through sysfs would tear the device down under
+		 * open files, live buffers and grants the other end still
+		 * maps; the device goes with the module, which open files
+		 * and such grants pin.
+		 */
+		.suppress_bind_attrs = true,
 	},
 };
 
 static struct platform_device *xen_zcopy_pdev;
-static struct dentry *xen_zcopy_debugfs;
 
 static int xen_zcopy_stats_show(struct seq_file *m, void *unused)
 {
@@ -187,9 +524,58 @@ static int xen_zcopy_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "wait_handles %d\n", atomic_read(&s->wait_handles));
 	seq_printf(m, "pv_vmap_grants %d\n", atomic_read(&s->pv_vmap_grants));
 	seq_printf(m, "pv_user_grants %d\n", atomic_read(&s->pv_user_grants));
+	seq_printf(m, "leaked_pages %d\n", atomic_read(&s->leaked_pages));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(xen_zcopy_stats);
+
+static struct xen_zcopy_device *xen_zcopy_seq_dev(struct seq_file *m)
+{
+	struct drm_info_node *node = m->private;
+
+	return to_xen_zcopy(node->minor->dev);
+}
+
+static int xen_zcopy_domains_show(struct seq_file *m, void *unused)
+{
+	struct xen_zcopy_device *zdev = xen_zcopy_seq_dev(m);
+	struct xen_zcopy_limits *l = &xen_zcopy_limits;
+	struct xen_zcopy_domain *dom;
+	unsigned long domid;
+
+	seq_printf(m, "quota domain_pages %u domain_buffers %u total_pages %u domain_granted %u\n",
+		   READ_ONCE(l->domain_pages), READ_ONCE(l->domain_buffers),
+		   READ_ONCE(l->total_pages), READ_ONCE(l->domain_granted));
+	mutex_lock(&zdev->acct_lock);
+	seq_printf(m, "total mapped_pages %lu\n", zdev->total_mapped);
+	xa_for_each(&zdev->domains, domid, dom)
+		seq_printf(m, "domain %lu mapped_pages %lu buffers %u granted_pages %lu deferred_refs %lu\n",
+			   domid, dom->mapped_pages, dom->buffers,
+			   dom->granted_pages, dom->deferred_refs);
+	mutex_unlock(&zdev->acct_lock);
+	return 0;
+}
+
+static int xen_zcopy_buffers_show(struct seq_file *m, void *unused)
+{
+	struct xen_zcopy_device *zdev = xen_zcopy_seq_dev(m);
+
+	xen_zcopy_objects_show(zdev, m);
+	xen_zcopy_deferred_show(zdev, m);
+	return 0;
+}
+
+static const struct drm_info_list xen_zcopy_debugfs_list[] = {
+	{ "xen_zcopy_stats", xen_zcopy_stats_show },
+	{ "xen_zcopy_domains", xen_zcopy_domains_show },
+	{ "xen_zcopy_buffers", xen_zcopy_buffers_show },
+};
+
+void xen_zcopy_debugfs_init(struct drm_minor *minor)
+{
+	drm_debugfs_create_files(xen_zcopy_debugfs_list,
+				 ARRAY_SIZE(xen_zcopy_debugfs_list),
+				 minor->debugfs_root, minor);
+}
 
 static int __init xen_zcopy_init(void)
 {
@@ -215,15 +601,11 @@ static int __init xen_zcopy_init(void)
 		return PTR_ERR(xen_zcopy_pdev);
 	}
 
-	xen_zcopy_debugfs = debugfs_create_dir("xen_zcopy", NULL);
-	debugfs_create_file("stats", 0444, xen_zcopy_debugfs, NULL,
-			    &xen_zcopy_stats_fops);
 	return 0;
 }
 
 static void __exit xen_zcopy_exit(void)
 {
-	debugfs_remove_recursive(xen_zcopy_debugfs);
 	platform_device_unregister(xen_zcopy_pdev);
 	platform_driver_unregister(&xen_zcopy_platform_driver);
 }

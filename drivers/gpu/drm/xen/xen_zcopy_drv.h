@@ -3,16 +3,20 @@
  * Xen zero-copy helper DRM driver: shared definitions.
  *
  * Locking. Where two locks meet, the order is:
- *  - dma_buf->lock (dma_buf_vmap) -> xen_zcopy_object.lock (vmap state);
  *  - xen_zcopy_object.lock -> mmap_lock (TO_REFS writes the refs out with
- *    the grant state held, so that a failed write takes fresh grants back
- *    before anyone saw them; no path takes the object lock under
- *    mmap_lock: the mmap handlers never do);
- *  - xen_zcopy_device.deferred_lock -> the exporter's dma_resv (releasing
- *    the attachment of a buffer whose grants ended late);
+ *    the grant state held, interruptibly, so that a failed write takes
+ *    fresh grants back before anyone saw them; no path takes the object
+ *    lock under mmap_lock: the mmap handlers never do);
+ *  - xen_zcopy_object.lock -> xen_zcopy_device.acct_lock and
+ *    -> xen_zcopy_device.deferred_lock (TO_REFS charges the grantee and
+ *    defers the grants it cannot take back at once);
+ *  - xen_zcopy_device.deferred_lock -> acct_lock (a deferred grant that
+ *    ends gives its page back to the grantee's quota);
  *  - mmap_lock -> xen_zcopy_pv_umap.lock (the interval notifier; a
  *    spinlock, nothing sleeps under it).
- * xen_zcopy_device.wait_lock nests in nothing and takes nothing.
+ * Nothing is released to an exporter, and no GEM reference is dropped,
+ * under deferred_lock: freeing an imported object takes that lock.
+ * wait_lock, objects_lock and acct_lock take no other lock.
  */
 
 #ifndef __XEN_ZCOPY_DRV_H
@@ -23,12 +27,14 @@
 #include <linux/idr.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
-#include <linux/ratelimit.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include <drm/drm_device.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_print.h>
 
 #include <xen/grant_table.h>
 
@@ -42,40 +48,31 @@
 	((unsigned long)XEN_ZCOPY_MAX_DIM * XEN_ZCOPY_MAX_DIM * 4 / PAGE_SIZE)
 
 /*
- * Rate-limited like dev_*_ratelimited(), but without their "N callbacks
- * suppressed" line, which the kernel logs at KERN_WARNING once the
- * interval is over: a flood of a backend's mistakes must not end in a
- * warning.
- */
-#define xen_zcopy_ratelimited(dev_printk_fn, dev, fmt, ...)		\
-do {									\
-	static struct ratelimit_state _rs =				\
-		RATELIMIT_STATE_INIT_FLAGS(_rs,				\
-					   DEFAULT_RATELIMIT_INTERVAL,	\
-					   DEFAULT_RATELIMIT_BURST,	\
-					   RATELIMIT_MSG_ON_RELEASE);	\
-									\
-	if (__ratelimit(&_rs))						\
-		dev_printk_fn(dev, fmt, ##__VA_ARGS__);			\
-} while (0)
-
-/*
- * Every bad input gets an errno and one rate-limited line at notice level
- * (below KERN_WARNING: a backend's mistake is not a kernel problem).
+ * A caller's bad input gets an errno and a debug line (drm.debug=0x2), never
+ * a line at notice level or above: a backend's or frontend's mistake is not
+ * a kernel problem, and callers must not be able to flood the log.
  */
 #define xen_zcopy_bad_input(drm, fmt, ...) \
-	xen_zcopy_ratelimited(dev_notice, (drm)->dev, "%s[%d]: " fmt, \
-			      current->comm, task_pid_nr(current), \
-			      ##__VA_ARGS__)
+	drm_dbg(drm, "%s[%d]: " fmt, current->comm, task_pid_nr(current), \
+		##__VA_ARGS__)
 
 /**
  * struct xen_zcopy_device - the driver's DRM device
  * @drm: the DRM device
  * @wait_lock: protects @wait_idr
  * @wait_idr: wait handles of DUMB_FROM_REFS buffers, allocated cyclically
- * @deferred_lock: protects @deferred
- * @deferred: grants of freed buffers the other end still maps
+ * @deferred_lock: protects @deferred and @deferred_delay_ms
+ * @deferred: grants the other end still mapped when they were to end
  * @deferred_work: retries ending the grants on @deferred
+ * @deferred_delay_ms: the next retry's delay; grows while nothing ends
+ * @objects_lock: protects @objects
+ * @objects: every live GEM object of the device, for debugfs
+ * @acct_lock: protects @domains and the totals below
+ * @domains: per-domain use (struct xen_zcopy_domain), by domain id
+ * @total_mapped: pages of all FROM_REFS buffers
+ * @granted: imported dma-bufs with grants (TO_REFS), by dma-buf address:
+ *	a dma-buf is granted through one object only, whichever file
+ *	imported it
  */
 struct xen_zcopy_device {
 	struct drm_device drm;
@@ -86,6 +83,16 @@ struct xen_zcopy_device {
 	struct mutex deferred_lock; /* protects deferred */
 	struct list_head deferred;
 	struct delayed_work deferred_work;
+	unsigned int deferred_delay_ms;
+
+	struct mutex objects_lock; /* protects objects */
+	struct list_head objects;
+
+	struct mutex acct_lock; /* protects domains and total_mapped */
+	struct xarray domains;
+	unsigned long total_mapped;
+
+	struct xarray granted;
 };
 
 static inline struct xen_zcopy_device *to_xen_zcopy(struct drm_device *drm)
@@ -99,12 +106,32 @@ static inline struct xen_zcopy_device *to_xen_zcopy(struct drm_device *drm)
  * @freed: completed once the buffer is freed and its grants unmapped
  * @owner: the DRM file that created the buffer; others get -ENOENT
  * @id: the wait handle
+ * @waiters: DUMB_WAIT_FREE calls waiting now, for debugfs
  */
 struct xen_zcopy_wait {
 	struct kref refcount;
 	struct completion freed;
 	struct drm_file *owner;
 	u32 id;
+	atomic_t waiters;
+};
+
+/**
+ * struct xen_zcopy_domain - what the driver holds of one domain
+ * @mapped_pages: pages of this domain's grants in FROM_REFS buffers
+ * @buffers: FROM_REFS buffers made of this domain's grants
+ * @granted_pages: our pages granted to this domain, deferred ones included
+ * @deferred_refs: of @granted_pages, grants that could not end yet
+ *
+ * Bounded by the domain_* module parameters, so that one frontend cannot
+ * use up what the backends of every guest share: Dom0's maptrack and
+ * grant table and its memory for ballooned pages.
+ */
+struct xen_zcopy_domain {
+	unsigned long mapped_pages;
+	unsigned int buffers;
+	unsigned long granted_pages;
+	unsigned long deferred_refs;
 };
 
 struct xen_zcopy_pv_kmap;
@@ -122,15 +149,18 @@ enum xen_zcopy_kind {
  * @base: the GEM object
  * @kind: where the pages come from
  * @num_pages: size of the object in pages
- * @lock: protects @vmap_count, @vaddr, @pv_kmap and the grant state below
+ * @node: entry in &xen_zcopy_device.objects
+ * @lock: IMPORTED: protects the grant state (@grefs, @otherend_id)
  * @otherend_id: FROM_REFS: the granting domain; IMPORTED: the grantee
  * @grefs: FROM_REFS: the mapped refs; IMPORTED: the refs granted by TO_REFS
+ * @charged: FROM_REFS: the buffer is charged to @otherend_id's quota
  * @map_handles: FROM_REFS: grant handles of the mapping into @pages
  * @pages: FROM_REFS: pages the grants are mapped into
  * @mapped: FROM_REFS: all grants are mapped into @pages
  * @wait: FROM_REFS: completed when the object is gone
- * @vmap_count: number of kernel mappings handed out through @vaddr
- * @vaddr: the kernel mapping of all pages, while @vmap_count > 0
+ * @vaddr: FROM_REFS: the kernel mapping of all pages, made with the
+ *	buffer: a vmap cannot fail once the buffer exists, and costs
+ *	nothing per frame
  * @pv_kmap: x86 PV: the grant mapping behind @vaddr
  * @sgt: IMPORTED: the exporter's table mapped for this device
  */
@@ -138,16 +168,17 @@ struct xen_zcopy_object {
 	struct drm_gem_object base;
 	enum xen_zcopy_kind kind;
 	unsigned int num_pages;
-	struct mutex lock; /* vmap state, TO_REFS grants */
+	struct list_head node;
+	struct mutex lock; /* TO_REFS grants */
 
 	domid_t otherend_id;
 	grant_ref_t *grefs;
+	bool charged;
 
 	grant_handle_t *map_handles;
 	struct page **pages;
 	bool mapped;
 	struct xen_zcopy_wait *wait;
-	unsigned int vmap_count;
 	void *vaddr;
 	struct xen_zcopy_pv_kmap *pv_kmap;
 
@@ -169,16 +200,48 @@ struct xen_zcopy_stats {
 	atomic_t wait_handles;
 	atomic_t pv_vmap_grants;
 	atomic_t pv_user_grants;
+	atomic_t leaked_pages;
 };
 
 extern struct xen_zcopy_stats xen_zcopy_stats;
 extern unsigned int xen_zcopy_max_pages;
+
+/**
+ * struct xen_zcopy_limits - the quotas (module parameters)
+ * @domain_pages: pages of one domain's grants mapped at once
+ * @domain_buffers: FROM_REFS buffers of one domain's grants at once
+ * @total_pages: pages mapped from all domains at once
+ * @domain_granted: our pages granted to one domain at once
+ */
+struct xen_zcopy_limits {
+	unsigned int domain_pages;
+	unsigned int domain_buffers;
+	unsigned int total_pages;
+	unsigned int domain_granted;
+};
+
+extern struct xen_zcopy_limits xen_zcopy_limits;
+
+/* xen_zcopy_drv.c */
+int xen_zcopy_charge_map(struct xen_zcopy_device *zdev, domid_t domid,
+			 unsigned int pages);
+void xen_zcopy_uncharge_map(struct xen_zcopy_device *zdev, domid_t domid,
+			    unsigned int pages);
+int xen_zcopy_charge_grant(struct xen_zcopy_device *zdev, domid_t domid,
+			   unsigned int pages);
+void xen_zcopy_uncharge_grant(struct xen_zcopy_device *zdev, domid_t domid,
+			      unsigned int pages);
+void xen_zcopy_charge_deferred(struct xen_zcopy_device *zdev, domid_t domid,
+			       long refs);
+void xen_zcopy_debugfs_init(struct drm_minor *minor);
 
 /* xen_zcopy_gem.c */
 struct xen_zcopy_object *xen_zcopy_object_create(struct drm_device *drm,
 						 enum xen_zcopy_kind kind,
 						 unsigned int num_pages);
 void xen_zcopy_object_free(struct drm_gem_object *obj);
+void xen_zcopy_objects_show(struct xen_zcopy_device *zdev,
+			    struct seq_file *m);
 struct drm_gem_object *xen_zcopy_prime_import(struct drm_device *drm,
 					      struct dma_buf *dma_buf);
 struct drm_gem_object *
@@ -195,6 +258,8 @@ void xen_zcopy_from_refs_release(struct xen_zcopy_object *zobj);
 int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file);
 void xen_zcopy_to_refs_release(struct xen_zcopy_object *zobj);
+void xen_zcopy_deferred_show(struct xen_zcopy_device *zdev,
+			     struct seq_file *m);
 void xen_zcopy_deferred_init(struct xen_zcopy_device *zdev);
 void xen_zcopy_deferred_fini(struct xen_zcopy_device *zdev);
 

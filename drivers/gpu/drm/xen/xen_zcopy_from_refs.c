@@ -15,6 +15,7 @@
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include <drm/drm_file.h>
 #include <drm/drm_print.h>
@@ -38,6 +39,8 @@ static int xen_zcopy_map_failed(struct xen_zcopy_object *zobj,
 	case GNTST_bad_domain:
 		return -ESRCH;
 	case GNTST_no_device_space:
+	case GNTST_no_space:
+		/* Our maptrack table (or an IOMMU) is full, for now. */
 		return -ENOMEM;
 	case GNTST_eagain:
 		return -EAGAIN;
@@ -56,36 +59,67 @@ static unsigned long xen_zcopy_page_kaddr(struct page *page)
 #define XEN_ZCOPY_UNMAP_BATCH	32
 
 /*
+ * Gives pages back to the pool. Entries set to NULL are pages whose grant
+ * could not be unmapped: they still show the other domain's frame and
+ * must never be reused, so they are left out, leaked for good.
+ */
+static void xen_zcopy_free_pages(struct page **pages, unsigned int n)
+{
+	unsigned int i, keep = 0;
+
+	for (i = 0; i < n; i++)
+		if (pages[i])
+			pages[keep++] = pages[i];
+	gnttab_free_pages(keep, pages);
+	memset(pages, 0, n * sizeof(*pages));
+}
+
+/*
  * Unmaps the first @count pages of @zobj, whose grants are all mapped.
- * Works in small batches so that teardown never has to allocate.
+ * Works in small batches so that teardown never has to allocate. A page
+ * whose unmap failed is taken out of @zobj->pages (see
+ * xen_zcopy_free_pages()).
  */
 static void xen_zcopy_unmap_refs(struct xen_zcopy_object *zobj,
 				 unsigned int count)
 {
 	struct gnttab_unmap_grant_ref unmap_ops[XEN_ZCOPY_UNMAP_BATCH];
 	struct gntab_unmap_queue_data unmap_data = { };
-	unsigned int done, i, batch;
+	unsigned int done, i, batch, leaked = 0;
 	int ret;
 
 	for (done = 0; done < count; done += batch) {
 		batch = min_t(unsigned int, count - done, XEN_ZCOPY_UNMAP_BATCH);
-		for (i = 0; i < batch; i++)
+		for (i = 0; i < batch; i++) {
 			gnttab_set_unmap_op(&unmap_ops[i],
 					    xen_zcopy_page_kaddr(zobj->pages[done + i]),
 					    GNTMAP_host_map,
 					    zobj->map_handles[done + i]);
+			/* Stays so if the hypercall does not run at all. */
+			unmap_ops[i].status = GNTST_general_error;
+		}
 
 		/* Waits until nobody holds a reference to the pages. */
 		unmap_data.unmap_ops = unmap_ops;
 		unmap_data.pages = &zobj->pages[done];
 		unmap_data.count = batch;
 		ret = gnttab_unmap_refs_sync(&unmap_data);
-		if (ret)
-			drm_err(zobj->base.dev, "unmapping grants of domain %u failed: %d\n",
-				zobj->otherend_id, ret);
+
+		for (i = 0; i < batch; i++) {
+			if (!ret && unmap_ops[i].status == GNTST_okay)
+				continue;
+			drm_err_ratelimited(zobj->base.dev,
+					    "cannot unmap ref %u of domain %u (%d, status %d): page leaked\n",
+					    zobj->grefs[done + i],
+					    zobj->otherend_id, ret,
+					    unmap_ops[i].status);
+			zobj->pages[done + i] = NULL;
+			leaked++;
+		}
 	}
 
 	atomic_sub(count, &xen_zcopy_stats.mapped_grants);
+	atomic_add(leaked, &xen_zcopy_stats.leaked_pages);
 }
 
 /* Maps all refs of @zobj or none: a failure unwinds what was mapped. */
@@ -148,23 +182,54 @@ static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
 err_free_ops:
 	kvfree(map_ops);
 err_free_pages:
-	gnttab_free_pages(n, zobj->pages);
-	memset(zobj->pages, 0, n * sizeof(*zobj->pages));
+	xen_zcopy_free_pages(zobj->pages, n);
 	return ret;
+}
+
+/*
+ * The kernel mapping of the whole buffer, made once with the buffer: on
+ * x86 PV from grant PTE maps (see xen_zcopy_pv_map.c), elsewhere a vmap()
+ * of the pages.
+ */
+static int xen_zcopy_kmap(struct xen_zcopy_object *zobj)
+{
+	struct xen_zcopy_pv_kmap *kmap;
+
+	if (xen_zcopy_needs_pv_maps()) {
+		kmap = xen_zcopy_pv_kmap(zobj, &zobj->vaddr);
+		if (IS_ERR(kmap))
+			return PTR_ERR(kmap);
+		zobj->pv_kmap = kmap;
+		return 0;
+	}
+
+	zobj->vaddr = vmap(zobj->pages, zobj->num_pages, VM_MAP, PAGE_KERNEL);
+	return zobj->vaddr ? 0 : -ENOMEM;
+}
+
+static void xen_zcopy_kunmap(struct xen_zcopy_object *zobj)
+{
+	if (zobj->pv_kmap)
+		xen_zcopy_pv_kunmap(zobj->pv_kmap);
+	else if (zobj->vaddr)
+		vunmap(zobj->vaddr);
+	zobj->pv_kmap = NULL;
+	zobj->vaddr = NULL;
 }
 
 void xen_zcopy_from_refs_release(struct xen_zcopy_object *zobj)
 {
 	struct xen_zcopy_device *zdev = to_xen_zcopy(zobj->base.dev);
 
-	/* Importers vunmap before they release the dma-buf. */
-	WARN_ON(zobj->vmap_count);
-
+	xen_zcopy_kunmap(zobj);
 	if (zobj->mapped) {
 		xen_zcopy_unmap_refs(zobj, zobj->num_pages);
-		gnttab_free_pages(zobj->num_pages, zobj->pages);
+		xen_zcopy_free_pages(zobj->pages, zobj->num_pages);
 		zobj->mapped = false;
 	}
+	if (zobj->charged)
+		xen_zcopy_uncharge_map(zdev, zobj->otherend_id,
+				       zobj->num_pages);
 
 	/* Only now is the buffer really gone for the frontend. */
 	if (zobj->wait)
@@ -239,11 +304,19 @@ int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
 		return -EINVAL;
 	}
 
+	/* Quotas before anything is allocated. */
+	ret = xen_zcopy_charge_map(zdev, req->otherend_id, req->num_grefs);
+	if (ret)
+		return ret;
+
 	zobj = xen_zcopy_object_create(drm, XEN_ZCOPY_FROM_REFS,
 				       req->num_grefs);
-	if (IS_ERR(zobj))
+	if (IS_ERR(zobj)) {
+		xen_zcopy_uncharge_map(zdev, req->otherend_id, req->num_grefs);
 		return PTR_ERR(zobj);
+	}
 	zobj->otherend_id = req->otherend_id;
+	zobj->charged = true;
 
 	/* The v1 ABI carries a plain pointer: take it as a user address. */
 	if (copy_from_user(zobj->grefs,
@@ -257,6 +330,13 @@ int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
 	ret = xen_zcopy_map_refs(zobj);
 	if (ret)
 		goto out_put;
+
+	ret = xen_zcopy_kmap(zobj);
+	if (ret) {
+		drm_dbg(drm, "FROM_REFS: no kernel mapping of %u pages: %d\n",
+			zobj->num_pages, ret);
+		goto out_put;
+	}
 
 	wait = xen_zcopy_wait_create(zdev, file);
 	if (IS_ERR(wait)) {

@@ -22,10 +22,13 @@
 #include "xen_zcopy_drv.h"
 
 /*
- * Auto-translated mappings: the entries are inserted at mmap time, and the
- * core may zap them later (MADV_DONTNEED, or the kernel reclaiming page
- * tables); the next access inserts the page again. vm_pgoff is the page
- * index in the buffer (xen_zcopy_mmap_pages() drops the fake offset).
+ * Auto-translated mappings are PFN maps: the core mm keeps no reference to
+ * the pages, so nothing can pin them through a user mapping (get_user_pages
+ * refuses VM_PFNMAP: no vmsplice, O_DIRECT or io_uring fixed buffer),
+ * and unmapping the grants never waits for such a pin to go. Entries are
+ * inserted on fault, so a zapped one (MADV_DONTNEED, page-table reclaim)
+ * comes back on the next access. vm_pgoff is the page index in the buffer
+ * (xen_zcopy_mmap_pages() drops the fake offset).
  */
 static vm_fault_t xen_zcopy_vm_fault(struct vm_fault *vmf)
 {
@@ -34,7 +37,8 @@ static vm_fault_t xen_zcopy_vm_fault(struct vm_fault *vmf)
 
 	if (vmf->pgoff >= zobj->num_pages)
 		return VM_FAULT_SIGBUS;
-	return vmf_insert_page(vmf->vma, vmf->address, zobj->pages[vmf->pgoff]);
+	return vmf_insert_pfn(vmf->vma, vmf->address,
+			      page_to_pfn(zobj->pages[vmf->pgoff]));
 }
 
 static const struct vm_operations_struct xen_zcopy_vm_ops = {
@@ -75,53 +79,24 @@ static struct sg_table *xen_zcopy_get_sg_table(struct drm_gem_object *obj)
 	return sgt;
 }
 
+/*
+ * The kernel mapping exists as long as the buffer (see struct
+ * xen_zcopy_object): importers that compose with the CPU map the buffer
+ * in every commit, and a vmap that fails there is a WARN in the core.
+ */
 static int xen_zcopy_vmap(struct drm_gem_object *obj, struct iosys_map *map)
 {
 	struct xen_zcopy_object *zobj = to_xen_zcopy_obj(obj);
-	int ret = 0;
 
-	if (zobj->kind != XEN_ZCOPY_FROM_REFS)
+	if (zobj->kind != XEN_ZCOPY_FROM_REFS || !zobj->vaddr)
 		return -EOPNOTSUPP;
-
-	mutex_lock(&zobj->lock);
-	if (!zobj->vmap_count) {
-		if (xen_zcopy_needs_pv_maps()) {
-			zobj->pv_kmap = xen_zcopy_pv_kmap(zobj, &zobj->vaddr);
-			if (IS_ERR(zobj->pv_kmap)) {
-				ret = PTR_ERR(zobj->pv_kmap);
-				zobj->pv_kmap = NULL;
-			}
-		} else {
-			zobj->vaddr = vmap(zobj->pages, zobj->num_pages, VM_MAP,
-					   PAGE_KERNEL);
-			if (!zobj->vaddr)
-				ret = -ENOMEM;
-		}
-	}
-	if (!ret) {
-		zobj->vmap_count++;
-		iosys_map_set_vaddr(map, zobj->vaddr);
-	}
-	mutex_unlock(&zobj->lock);
-
-	return ret;
+	iosys_map_set_vaddr(map, zobj->vaddr);
+	return 0;
 }
 
 static void xen_zcopy_vunmap(struct drm_gem_object *obj,
 			     struct iosys_map *map)
 {
-	struct xen_zcopy_object *zobj = to_xen_zcopy_obj(obj);
-
-	mutex_lock(&zobj->lock);
-	if (!WARN_ON(!zobj->vmap_count) && !--zobj->vmap_count) {
-		if (zobj->pv_kmap)
-			xen_zcopy_pv_kunmap(zobj->pv_kmap);
-		else
-			vunmap(zobj->vaddr);
-		zobj->pv_kmap = NULL;
-		zobj->vaddr = NULL;
-	}
-	mutex_unlock(&zobj->lock);
 }
 
 /*
@@ -131,15 +106,17 @@ static void xen_zcopy_vunmap(struct drm_gem_object *obj,
 static int xen_zcopy_mmap_pages(struct xen_zcopy_object *zobj,
 				struct vm_area_struct *vma, unsigned long first)
 {
-	unsigned long count = vma_pages(vma), i;
-	int ret;
+	unsigned long count = vma_pages(vma);
 
 	if (zobj->kind != XEN_ZCOPY_FROM_REFS ||
 	    first > zobj->num_pages || count > zobj->num_pages - first)
 		return -EINVAL;
 
-	/* A private writable mapping would copy a page nobody shares. */
-	if ((vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHARED))
+	/*
+	 * A private mapping that may become writable would copy a page on
+	 * write that nobody shares, and PFN maps cannot be copied on write.
+	 */
+	if (is_cow_mapping(vma->vm_flags))
 		return -EINVAL;
 
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
@@ -147,35 +124,22 @@ static int xen_zcopy_mmap_pages(struct xen_zcopy_object *zobj,
 	if (xen_zcopy_needs_pv_maps())
 		return xen_zcopy_pv_mmap(zobj, vma, first);
 
+	vma->vm_flags |= VM_IO | VM_PFNMAP;
 	vma->vm_ops = &xen_zcopy_vm_ops;
 	vma->vm_private_data = &zobj->base;
 	/* The fault handler finds a page by vm_pgoff: make it the index. */
 	vma->vm_pgoff = first;
-	for (i = 0; i < count; i++) {
-		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE,
-				     zobj->pages[first + i]);
-		if (ret)
-			return ret;
-	}
 	return 0;
 }
 
-/* mmap of the DRM node, at the offset DRM_IOCTL_MODE_MAP_DUMB gave. */
+/*
+ * mmap of the DRM node, at the offset DRM_IOCTL_MODE_MAP_DUMB gave. Only
+ * FROM_REFS objects have an offset: an import is the exporter's to map,
+ * through its own dma-buf.
+ */
 static int xen_zcopy_gem_mmap(struct drm_gem_object *obj,
 			      struct vm_area_struct *vma)
 {
-	int ret;
-
-	if (obj->import_attach) {
-		/* The exporter maps its own pages; drop drm_gem_mmap_obj's ref. */
-		vma->vm_private_data = NULL;
-		vma->vm_ops = NULL;
-		ret = dma_buf_mmap(obj->dma_buf, vma, 0);
-		if (!ret)
-			drm_gem_object_put(obj);
-		return ret;
-	}
-
 	return xen_zcopy_mmap_pages(to_xen_zcopy_obj(obj), vma,
 				    vma->vm_pgoff -
 				    drm_vma_node_start(&obj->vma_node));
@@ -281,6 +245,7 @@ struct xen_zcopy_object *xen_zcopy_object_create(struct drm_device *drm,
 						 enum xen_zcopy_kind kind,
 						 unsigned int num_pages)
 {
+	struct xen_zcopy_device *zdev = to_xen_zcopy(drm);
 	struct xen_zcopy_object *zobj;
 	int ret;
 
@@ -290,6 +255,7 @@ struct xen_zcopy_object *xen_zcopy_object_create(struct drm_device *drm,
 
 	zobj->kind = kind;
 	zobj->num_pages = num_pages;
+	INIT_LIST_HEAD(&zobj->node);
 	mutex_init(&zobj->lock);
 	zobj->base.funcs = &xen_zcopy_gem_funcs;
 
@@ -310,17 +276,21 @@ struct xen_zcopy_object *xen_zcopy_object_create(struct drm_device *drm,
 	drm_gem_private_object_init(drm, &zobj->base,
 				    (size_t)num_pages << PAGE_SHIFT);
 
-	/* The dma-buf mmap path looks the object up by its fake offset. */
-	ret = drm_gem_create_mmap_offset(&zobj->base);
-	if (ret) {
-		drm_gem_object_release(&zobj->base);
-		goto err_free;
+	if (kind == XEN_ZCOPY_FROM_REFS) {
+		/* DRM_IOCTL_MODE_MAP_DUMB returns this offset. */
+		ret = drm_gem_create_mmap_offset(&zobj->base);
+		if (ret) {
+			drm_gem_object_release(&zobj->base);
+			goto err_free;
+		}
+		atomic_inc(&xen_zcopy_stats.from_refs_objects);
+	} else {
+		atomic_inc(&xen_zcopy_stats.imported_objects);
 	}
 
-	if (kind == XEN_ZCOPY_FROM_REFS)
-		atomic_inc(&xen_zcopy_stats.from_refs_objects);
-	else
-		atomic_inc(&xen_zcopy_stats.imported_objects);
+	mutex_lock(&zdev->objects_lock);
+	list_add_tail(&zobj->node, &zdev->objects);
+	mutex_unlock(&zdev->objects_lock);
 	return zobj;
 
 err_free:
@@ -335,6 +305,11 @@ err_free:
 void xen_zcopy_object_free(struct drm_gem_object *obj)
 {
 	struct xen_zcopy_object *zobj = to_xen_zcopy_obj(obj);
+	struct xen_zcopy_device *zdev = to_xen_zcopy(obj->dev);
+
+	mutex_lock(&zdev->objects_lock);
+	list_del(&zobj->node);
+	mutex_unlock(&zdev->objects_lock);
 
 	if (zobj->kind == XEN_ZCOPY_FROM_REFS) {
 		xen_zcopy_from_refs_release(zobj);
@@ -350,6 +325,51 @@ void xen_zcopy_object_free(struct drm_gem_object *obj)
 	kvfree(zobj->grefs);
 	mutex_destroy(&zobj->lock);
 	kfree(zobj);
+}
+
+static const char *const xen_zcopy_kind_names[] = {
+	[XEN_ZCOPY_FROM_REFS] = "from_refs",
+	[XEN_ZCOPY_IMPORTED] = "imported",
+};
+
+/*
+ * One line per live object. Handles and the export are read without the
+ * core's locks: a snapshot for people, not for decisions.
+ */
+void xen_zcopy_objects_show(struct xen_zcopy_device *zdev, struct seq_file *m)
+{
+	struct xen_zcopy_object *zobj;
+
+	mutex_lock(&zdev->objects_lock);
+	list_for_each_entry(zobj, &zdev->objects, node) {
+		struct drm_gem_object *obj = &zobj->base;
+
+		seq_printf(m, "buffer %s pages %u handles %u exported %d",
+			   xen_zcopy_kind_names[zobj->kind], zobj->num_pages,
+			   READ_ONCE(obj->handle_count),
+			   !!READ_ONCE(obj->dma_buf));
+		if (zobj->kind == XEN_ZCOPY_FROM_REFS) {
+			seq_printf(m, " domain %u mapped %d", zobj->otherend_id,
+				   zobj->mapped);
+			if (zobj->wait)
+				seq_printf(m, " wait_handle %u waiters %d",
+					   zobj->wait->id,
+					   atomic_read(&zobj->wait->waiters));
+		} else {
+			struct dma_buf_attachment *attach =
+				READ_ONCE(obj->import_attach);
+
+			/* The core sets it once the import is complete. */
+			if (attach)
+				seq_printf(m, " exporter %s",
+					   attach->dmabuf->exp_name);
+			if (READ_ONCE(zobj->grefs))
+				seq_printf(m, " granted_to %u",
+					   READ_ONCE(zobj->otherend_id));
+		}
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&zdev->objects_lock);
 }
 
 /* Our own dma-buf comes back as the object it was made from. */

@@ -115,26 +115,36 @@ struct xen_zcopy_pv_umap {
 	grant_handle_t *handles;
 };
 
-static void xen_zcopy_pv_unmap_batch(struct gnttab_unmap_grant_ref *ops,
-				     unsigned int n)
+/* Returns how many of the @n grants stay mapped. */
+static unsigned int xen_zcopy_pv_unmap_batch(struct gnttab_unmap_grant_ref *ops,
+					     unsigned int n)
 {
+	unsigned int failed = 0;
+
 	if (HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, ops, n)) {
 		pr_err_ratelimited(XEN_ZCOPY_DRIVER_NAME ": grant PTE unmap hypercall failed\n");
-		return;
+		return n;
 	}
-	while (n--)
-		if (ops[n].status != GNTST_okay)
-			pr_err_ratelimited(XEN_ZCOPY_DRIVER_NAME ": grant PTE unmap: status %d\n",
-					   ops[n].status);
+	while (n--) {
+		if (ops[n].status == GNTST_okay)
+			continue;
+		pr_err_ratelimited(XEN_ZCOPY_DRIVER_NAME ": grant PTE unmap: status %d\n",
+				   ops[n].status);
+		failed++;
+	}
+	return failed;
 }
 
-/* Never sleeps: the notifier may call it where sleeping is not allowed. */
-static void xen_zcopy_pv_unmap_ptes(const u64 *pte_maddr,
-				    grant_handle_t *handles,
-				    unsigned int count, u32 flags)
+/*
+ * Never sleeps: the notifier may call it where sleeping is not allowed.
+ * Returns how many grants stay mapped because Xen refused to unmap them.
+ */
+static unsigned int xen_zcopy_pv_unmap_ptes(const u64 *pte_maddr,
+					    grant_handle_t *handles,
+					    unsigned int count, u32 flags)
 {
 	struct gnttab_unmap_grant_ref ops[XEN_ZCOPY_PV_UNMAP_BATCH];
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, failed = 0;
 
 	for (i = 0; i < count; i++) {
 		if (handles[i] == INVALID_GRANT_HANDLE)
@@ -142,12 +152,13 @@ static void xen_zcopy_pv_unmap_ptes(const u64 *pte_maddr,
 		gnttab_set_unmap_op(&ops[n++], pte_maddr[i], flags, handles[i]);
 		handles[i] = INVALID_GRANT_HANDLE;
 		if (n == ARRAY_SIZE(ops)) {
-			xen_zcopy_pv_unmap_batch(ops, n);
+			failed += xen_zcopy_pv_unmap_batch(ops, n);
 			n = 0;
 		}
 	}
 	if (n)
-		xen_zcopy_pv_unmap_batch(ops, n);
+		failed += xen_zcopy_pv_unmap_batch(ops, n);
+	return failed;
 }
 
 /*
@@ -183,10 +194,10 @@ static int xen_zcopy_pv_map_ptes(struct xen_zcopy_object *zobj,
 		}
 		handles[i] = INVALID_GRANT_HANDLE;
 		if (!ret)
-			drm_notice_once(zobj->base.dev,
-					"cannot map grant ref %u of domain %u again: status %d (access ended?)\n",
-					zobj->grefs[first + i],
-					zobj->otherend_id, ops[i].status);
+			drm_dbg(zobj->base.dev,
+				"cannot map grant ref %u of domain %u again: status %d (access ended?)\n",
+				zobj->grefs[first + i], zobj->otherend_id,
+				ops[i].status);
 		ret = -EIO;
 	}
 	kvfree(ops);
@@ -266,8 +277,18 @@ err_free:
 void xen_zcopy_pv_kunmap(struct xen_zcopy_pv_kmap *kmap)
 {
 	/* Xen clears the entries; vunmap() then finds them empty. */
-	xen_zcopy_pv_unmap_ptes(kmap->pte_maddr, kmap->handles, kmap->count,
-				GNTMAP_host_map | GNTMAP_contains_pte);
+	if (xen_zcopy_pv_unmap_ptes(kmap->pte_maddr, kmap->handles,
+				    kmap->count,
+				    GNTMAP_host_map | GNTMAP_contains_pte)) {
+		/*
+		 * Entries Xen would not clear still point at foreign frames,
+		 * and the kernel may not clear them itself: the range is
+		 * never given back.
+		 */
+		pr_err_ratelimited(XEN_ZCOPY_DRIVER_NAME ": kernel mapping at %p leaked\n",
+				   kmap->vaddr);
+		kmap->vaddr = NULL;
+	}
 	atomic_sub(kmap->count, &xen_zcopy_stats.pv_vmap_grants);
 	xen_zcopy_pv_kmap_free(kmap);
 }

@@ -38,25 +38,37 @@
 #include "xen_zcopy_drm.h"
 #include "xen_zcopy_drv.h"
 
-/* How often ending deferred grants is retried. */
+/*
+ * How often ending deferred grants is retried: soon at first, then less
+ * and less often while the other end keeps them mapped.
+ */
 #define XEN_ZCOPY_DEFERRED_RETRY_MS	100
+#define XEN_ZCOPY_DEFERRED_RETRY_MAX_MS	10000
 
 /**
- * struct xen_zcopy_deferred - grants of a freed buffer still mapped remotely
+ * struct xen_zcopy_deferred - grants still mapped remotely when they were
+ *	to end, and what keeps their pages alive until they do
  * @node: entry in &xen_zcopy_device.deferred
- * @attach: the import attachment, keeping the exporter's pages alive
+ * @obj: grants a call could not hand out: a reference to the object, whose
+ *	import holds the pages
+ * @attach: grants of a freed object: the import attachment itself
  * @sgt: the exporter's table mapped for @attach
  * @refs: the grants not ended yet, at the front of the array
  * @count: number of entries of @refs still to end
  * @domid: the domain that maps them
+ * @dma_buf: the granted dma-buf, its key in &xen_zcopy_device.granted
+ * @since: jiffies when the grants were to end
  */
 struct xen_zcopy_deferred {
 	struct list_head node;
+	struct drm_gem_object *obj;
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
 	grant_ref_t *refs;
 	unsigned int count;
 	domid_t domid;
+	struct dma_buf *dma_buf;
+	unsigned long since;
 };
 
 static void xen_zcopy_release_import(struct dma_buf_attachment *attach,
@@ -70,10 +82,13 @@ static void xen_zcopy_release_import(struct dma_buf_attachment *attach,
 }
 
 /*
- * Ends the grants of @refs that the other end no longer maps. The ones it
- * still maps are moved to the front; returns how many remain.
+ * Ends the grants of @refs that @domid no longer maps and gives them back
+ * to its quota. The ones it still maps are moved to the front; returns
+ * how many remain.
  */
-static unsigned int xen_zcopy_end_grants(grant_ref_t *refs, unsigned int count)
+static unsigned int xen_zcopy_end_grants(struct xen_zcopy_device *zdev,
+					 domid_t domid, grant_ref_t *refs,
+					 unsigned int count)
 {
 	unsigned int i, busy = 0;
 
@@ -83,7 +98,21 @@ static unsigned int xen_zcopy_end_grants(grant_ref_t *refs, unsigned int count)
 		refs[busy++] = refs[i];
 	}
 	atomic_sub(count - busy, &xen_zcopy_stats.granted_refs);
+	xen_zcopy_uncharge_grant(zdev, domid, count - busy);
 	return busy;
+}
+
+/* Everything a deferred entry kept alive goes; its grants have ended. */
+static void xen_zcopy_deferred_free(struct xen_zcopy_device *zdev,
+				    struct xen_zcopy_deferred *d)
+{
+	xa_erase(&zdev->granted, (unsigned long)d->dma_buf);
+	if (d->obj)
+		drm_gem_object_put(d->obj);
+	else
+		xen_zcopy_release_import(d->attach, d->sgt);
+	kvfree(d->refs);
+	kfree(d);
 }
 
 static void xen_zcopy_deferred_work(struct work_struct *work)
@@ -91,27 +120,34 @@ static void xen_zcopy_deferred_work(struct work_struct *work)
 	struct xen_zcopy_device *zdev =
 		container_of(work, struct xen_zcopy_device, deferred_work.work);
 	struct xen_zcopy_deferred *d, *tmp;
-	unsigned int left;
+	unsigned int left, ended = 0;
+	LIST_HEAD(done);
 	bool empty;
 
 	mutex_lock(&zdev->deferred_lock);
 	list_for_each_entry_safe(d, tmp, &zdev->deferred, node) {
-		left = xen_zcopy_end_grants(d->refs, d->count);
-		atomic_sub(d->count - left, &xen_zcopy_stats.deferred_refs);
+		left = xen_zcopy_end_grants(zdev, d->domid, d->refs, d->count);
+		xen_zcopy_charge_deferred(zdev, d->domid,
+					  -(long)(d->count - left));
+		ended += d->count - left;
 		d->count = left;
-		if (left)
-			continue;
-
-		list_del(&d->node);
-		xen_zcopy_release_import(d->attach, d->sgt);
-		kvfree(d->refs);
-		kfree(d);
+		if (!left)
+			list_move_tail(&d->node, &done);
 	}
 	empty = list_empty(&zdev->deferred);
+	if (ended)
+		zdev->deferred_delay_ms = XEN_ZCOPY_DEFERRED_RETRY_MS;
+	else
+		zdev->deferred_delay_ms = min(zdev->deferred_delay_ms * 2,
+					      XEN_ZCOPY_DEFERRED_RETRY_MAX_MS);
 	if (!empty)
 		schedule_delayed_work(&zdev->deferred_work,
-				      msecs_to_jiffies(XEN_ZCOPY_DEFERRED_RETRY_MS));
+				      msecs_to_jiffies(zdev->deferred_delay_ms));
 	mutex_unlock(&zdev->deferred_lock);
+
+	/* Outside the lock: the last put of an object takes it again. */
+	list_for_each_entry_safe(d, tmp, &done, node)
+		xen_zcopy_deferred_free(zdev, d);
 
 	/* Taken when the list became non-empty; see xen_zcopy_deferred_fini(). */
 	if (empty)
@@ -123,6 +159,7 @@ void xen_zcopy_deferred_init(struct xen_zcopy_device *zdev)
 	mutex_init(&zdev->deferred_lock);
 	INIT_LIST_HEAD(&zdev->deferred);
 	INIT_DELAYED_WORK(&zdev->deferred_work, xen_zcopy_deferred_work);
+	zdev->deferred_delay_ms = XEN_ZCOPY_DEFERRED_RETRY_MS;
 }
 
 void xen_zcopy_deferred_fini(struct xen_zcopy_device *zdev)
@@ -136,50 +173,99 @@ void xen_zcopy_deferred_fini(struct xen_zcopy_device *zdev)
 	mutex_destroy(&zdev->deferred_lock);
 }
 
-void xen_zcopy_to_refs_release(struct xen_zcopy_object *zobj)
+void xen_zcopy_deferred_show(struct xen_zcopy_device *zdev, struct seq_file *m)
 {
-	struct xen_zcopy_device *zdev = to_xen_zcopy(zobj->base.dev);
-	struct dma_buf_attachment *attach = zobj->base.import_attach;
 	struct xen_zcopy_deferred *d;
-	unsigned int left = 0;
 
-	if (zobj->grefs)
-		left = xen_zcopy_end_grants(zobj->grefs, zobj->num_pages);
+	mutex_lock(&zdev->deferred_lock);
+	list_for_each_entry(d, &zdev->deferred, node)
+		seq_printf(m, "deferred domain %u refs %u for %u s%s\n", d->domid,
+			   d->count, jiffies_to_msecs(jiffies - d->since) / 1000,
+			   d->obj ? " (of a live buffer)" : "");
+	seq_printf(m, "deferred retry %u ms\n", zdev->deferred_delay_ms);
+	mutex_unlock(&zdev->deferred_lock);
+}
+
+/*
+ * Ends the @count grants of @refs (a kvmalloc()ed array) to @domid, which
+ * are the grants of @dma_buf. Those the other end still maps stay granted
+ * and their pages alive: @obj (a GEM reference is taken) or else @attach
+ * and @sgt are kept until the last of them ends. Returns true if all
+ * ended at once; then the caller still owns @refs, @attach and @sgt.
+ */
+static bool xen_zcopy_end_or_defer(struct xen_zcopy_device *zdev,
+				   domid_t domid, struct dma_buf *dma_buf,
+				   grant_ref_t *refs, unsigned int count,
+				   struct drm_gem_object *obj,
+				   struct dma_buf_attachment *attach,
+				   struct sg_table *sgt)
+{
+	struct xen_zcopy_deferred *d;
+	unsigned int left;
+
+	left = xen_zcopy_end_grants(zdev, domid, refs, count);
 	if (!left) {
-		xen_zcopy_release_import(attach, zobj->sgt);
-		return;
+		xa_erase(&zdev->granted, (unsigned long)dma_buf);
+		return true;
 	}
 
-	xen_zcopy_ratelimited(dev_info, zdev->drm.dev,
-			      "domain %u still maps %u of %u granted pages, ending access later\n",
-			      zobj->otherend_id, left, zobj->num_pages);
+	drm_dbg(&zdev->drm, "domain %u still maps %u of %u granted pages, ending access later\n",
+		domid, left, count);
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL | __GFP_NOFAIL);
+	if (obj)
+		drm_gem_object_get(obj);
+	d->obj = obj;
 	d->attach = attach;
-	d->sgt = zobj->sgt;
-	d->refs = zobj->grefs;
+	d->sgt = sgt;
+	d->refs = refs;
 	d->count = left;
-	d->domid = zobj->otherend_id;
-	zobj->grefs = NULL;
-	atomic_add(left, &xen_zcopy_stats.deferred_refs);
+	d->domid = domid;
+	d->dma_buf = dma_buf;
+	d->since = jiffies;
+	xen_zcopy_charge_deferred(zdev, domid, left);
 
 	mutex_lock(&zdev->deferred_lock);
 	if (list_empty(&zdev->deferred))
 		__module_get(THIS_MODULE);
 	list_add_tail(&d->node, &zdev->deferred);
-	schedule_delayed_work(&zdev->deferred_work,
-			      msecs_to_jiffies(XEN_ZCOPY_DEFERRED_RETRY_MS));
+	zdev->deferred_delay_ms = XEN_ZCOPY_DEFERRED_RETRY_MS;
+	mod_delayed_work(system_wq, &zdev->deferred_work,
+			 msecs_to_jiffies(XEN_ZCOPY_DEFERRED_RETRY_MS));
 	mutex_unlock(&zdev->deferred_lock);
+	return false;
+}
+
+void xen_zcopy_to_refs_release(struct xen_zcopy_object *zobj)
+{
+	struct xen_zcopy_device *zdev = to_xen_zcopy(zobj->base.dev);
+	struct dma_buf_attachment *attach = zobj->base.import_attach;
+
+	if (zobj->grefs &&
+	    !xen_zcopy_end_or_defer(zdev, zobj->otherend_id, attach->dmabuf,
+				    zobj->grefs, zobj->num_pages, NULL,
+				    attach, zobj->sgt)) {
+		/* The deferred entry owns them now. */
+		zobj->grefs = NULL;
+		return;
+	}
+	xen_zcopy_release_import(attach, zobj->sgt);
 }
 
 /*
- * Takes back grants nobody was told of. Should a guessing domain map one
- * meanwhile, the grant table core defers ending it.
+ * Takes back grants of @zobj that the caller was not told of. Should the
+ * grantee have mapped one meanwhile (a guess), it stays granted, and the
+ * object with it, until the grantee lets go.
  */
-static void xen_zcopy_revoke_unpublished(grant_ref_t *refs, unsigned int n)
+static void xen_zcopy_revoke_unpublished(struct xen_zcopy_object *zobj,
+					 grant_ref_t *refs, unsigned int n,
+					 domid_t domid)
 {
-	while (n--)
-		gnttab_end_foreign_access(refs[n], NULL);
+	struct xen_zcopy_device *zdev = to_xen_zcopy(zobj->base.dev);
+
+	if (xen_zcopy_end_or_defer(zdev, domid, zobj->base.import_attach->dmabuf,
+				   refs, n, &zobj->base, NULL, NULL))
+		kvfree(refs);
 }
 
 /*
@@ -219,9 +305,15 @@ static int xen_zcopy_dma_to_gfn(struct drm_device *drm, unsigned int page,
 	return 0;
 }
 
-/* Grants every page of the imported buffer to @domid, all or none. */
+/*
+ * Grants every page of the imported buffer to @domid, all or none. The
+ * grants count against @domid's quota, and a dma-buf is granted through
+ * one object only: another file's import of it gets -EBUSY.
+ */
 static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 {
+	struct xen_zcopy_device *zdev = to_xen_zcopy(zobj->base.dev);
+	struct dma_buf *dma_buf = zobj->base.import_attach->dmabuf;
 	struct drm_device *drm = zobj->base.dev;
 	unsigned int n = zobj->num_pages, i = 0;
 	struct sg_dma_page_iter iter;
@@ -243,9 +335,22 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 		return -E2BIG;
 	}
 
+	ret = xa_insert(&zdev->granted, (unsigned long)dma_buf,
+			xa_mk_value(domid), GFP_KERNEL);
+	if (ret == -EBUSY)
+		xen_zcopy_bad_input(drm, "TO_REFS: dma-buf granted through another import\n");
+	if (ret)
+		return ret;
+
+	ret = xen_zcopy_charge_grant(zdev, domid, n);
+	if (ret)
+		goto err_erase;
+
 	refs = kvcalloc(n, sizeof(*refs), GFP_KERNEL);
-	if (!refs)
-		return -ENOMEM;
+	if (!refs) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
 
 	ret = gnttab_alloc_grant_references(n, &head);
 	if (ret) {
@@ -278,10 +383,18 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 	return 0;
 
 err_end:
-	xen_zcopy_revoke_unpublished(refs, i);
 	gnttab_free_grant_references(head);
+	/* The claimed refs end below, charged like the others. */
+	atomic_add(i, &xen_zcopy_stats.granted_refs);
+	xen_zcopy_uncharge_grant(zdev, domid, n - i);
+	xen_zcopy_revoke_unpublished(zobj, refs, i, domid);
+	return ret;
 err_free:
 	kvfree(refs);
+err_uncharge:
+	xen_zcopy_uncharge_grant(zdev, domid, n);
+err_erase:
+	xa_erase(&zdev->granted, (unsigned long)dma_buf);
 	return ret;
 }
 
@@ -291,7 +404,7 @@ int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
 	struct drm_xen_zcopy_dumb_to_refs *req = data;
 	struct xen_zcopy_object *zobj;
 	struct drm_gem_object *obj;
-	bool fresh = false;
+	grant_ref_t *fresh = NULL;
 	int ret = 0;
 
 	if (req->otherend_id >= DOMID_FIRST_RESERVED) {
@@ -321,7 +434,11 @@ int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
 		goto out_put;
 	}
 
-	mutex_lock(&zobj->lock);
+	/* Held across the copy out: see the lock order in xen_zcopy_drv.h. */
+	if (mutex_lock_interruptible(&zobj->lock)) {
+		ret = -ERESTARTSYS;
+		goto out_put;
+	}
 	if (zobj->grefs) {
 		if (zobj->otherend_id != req->otherend_id) {
 			xen_zcopy_bad_input(drm, "TO_REFS: buffer already granted to domain %u\n",
@@ -333,7 +450,7 @@ int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
 		ret = xen_zcopy_grant_pages(zobj, req->otherend_id);
 		if (ret)
 			goto out_unlock;
-		fresh = true;
+		fresh = zobj->grefs;
 	}
 
 	if (copy_to_user(u64_to_user_ptr((u64)(uintptr_t)req->grefs),
@@ -342,10 +459,10 @@ int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
 		xen_zcopy_bad_input(drm, "TO_REFS: cannot write the refs\n");
 		ret = -EFAULT;
 		if (fresh) {
-			xen_zcopy_revoke_unpublished(zobj->grefs, zobj->num_pages);
-			atomic_sub(zobj->num_pages, &xen_zcopy_stats.granted_refs);
-			kvfree(zobj->grefs);
 			zobj->grefs = NULL;
+			xen_zcopy_revoke_unpublished(zobj, fresh,
+						     zobj->num_pages,
+						     zobj->otherend_id);
 		}
 	}
 

@@ -129,8 +129,10 @@ int xen_zcopy_wait_free_ioctl(struct drm_device *drm, void *data,
 		return -ENOENT;
 	}
 
+	atomic_inc(&wait->waiters);
 	left = wait_for_completion_interruptible_timeout(&wait->freed,
 							 msecs_to_jiffies(req->wait_to_ms));
+	atomic_dec(&wait->waiters);
 	kref_put(&wait->refcount, xen_zcopy_wait_release);
 
 	if (left > 0)
