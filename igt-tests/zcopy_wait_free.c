@@ -132,7 +132,11 @@ static long read_mapped(int stats_fd)
 static void *waiter_fn(void *data)
 {
 	struct waiter *w = data;
-	int stats_fd = open("/sys/kernel/debug/xen_zcopy/stats", O_RDONLY);
+	char path[128];
+	int stats_fd;
+
+	zc_assert_ok(zc_debugfs_path("xen_zcopy_stats", path, sizeof(path)));
+	stats_fd = open(path, O_RDONLY);
 
 	w->ret = zc_wait_free(w->fd, w->wait_handle, w->ms);
 	/* First thing: a late unmap would still show here. */

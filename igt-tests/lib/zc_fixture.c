@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "zc_fixture.h"
@@ -128,7 +130,7 @@ int zc_write_long(const char *path, long v)
 static struct zc_param {
 	char path[128];
 	long value;
-} zc_params[4];
+} zc_params[16];
 static unsigned int zc_nr_params;
 
 static void zc_param_restore(void *data)
@@ -157,8 +159,35 @@ void zc_params_restore(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < zc_nr_params; i++)
+	/* Newest first: a parameter saved twice ends at its first value. */
+	for (i = zc_nr_params; i-- > 0;)
 		zc_param_restore(&zc_params[i]);
+}
+
+int zc_drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+	data[CAP_SYS_ADMIN / 32].permitted &= ~(1u << (CAP_SYS_ADMIN % 32));
+	data[CAP_SYS_ADMIN / 32].inheritable &= ~(1u << (CAP_SYS_ADMIN % 32));
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+#define ZC_DRM_DEBUG		"/sys/module/drm/parameters/debug"
+#define ZC_DRM_UT_DRIVER	0x02
+
+void zc_drm_debug_on(void)
+{
+	long v = zc_param_save(ZC_DRM_DEBUG);
+
+	zc_require(v >= 0);
+	zc_assert_ok(zc_write_long(ZC_DRM_DEBUG, v | ZC_DRM_UT_DRIVER));
 }
 
 static int zc_kmsg_fd = -1;

@@ -86,6 +86,18 @@ int zc_write_long(const char *path, long v);
 long zc_param_save(const char *path);
 void zc_params_restore(void);
 
+/*
+ * Drops CAP_SYS_ADMIN from every capability set of the calling process
+ * (for good, for a forked child). 0 or -errno.
+ */
+int zc_drop_sys_admin(void);
+
+/*
+ * The driver's debug lines (drm.debug's DRIVER bit, KERN_DEBUG), which say
+ * why a call failed, on for the rest of the subtest.
+ */
+void zc_drm_debug_on(void);
+
 /* Kernel log records from a mark on (/dev/kmsg). */
 void zc_kmsg_mark(void);
 /*

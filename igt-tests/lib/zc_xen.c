@@ -18,7 +18,7 @@
 const char *const zc_stat_names[ZC_NR_STATS] = {
 	"from_refs_objects", "mapped_grants", "imported_objects",
 	"granted_refs", "deferred_refs", "wait_handles", "pv_vmap_grants",
-	"pv_user_grants",
+	"pv_user_grants", "leaked_pages",
 };
 
 int zc_xen_open(void)
@@ -68,13 +68,30 @@ int zc_wait_free(int fd, uint32_t wait_handle, uint32_t ms)
 	return ioctl(fd, DRM_IOCTL_XEN_ZCOPY_DUMB_WAIT_FREE, &req) ? -errno : 0;
 }
 
+int zc_debugfs_path(const char *file, char *path, size_t len)
+{
+	int minor;
+
+	/* Primary minors are 0-63; the driver has no other node. */
+	for (minor = 0; minor < 64; minor++) {
+		snprintf(path, len, "/sys/kernel/debug/dri/%d/%s", minor, file);
+		if (!access(path, R_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
 int zc_stats_read(struct zc_stats *s)
 {
-	FILE *f = fopen("/sys/kernel/debug/xen_zcopy/stats", "r");
+	char path[128];
 	char name[64];
 	long value;
 	int i, found = 0;
+	FILE *f;
 
+	if (zc_debugfs_path("xen_zcopy_stats", path, sizeof(path)))
+		return -ENOENT;
+	f = fopen(path, "r");
 	if (!f)
 		return -errno;
 	memset(s, 0, sizeof(*s));

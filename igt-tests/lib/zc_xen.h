@@ -6,6 +6,7 @@
 #ifndef ZC_XEN_H
 #define ZC_XEN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "xen_zcopy_drm.h"
@@ -20,13 +21,19 @@ int zc_to_refs(int fd, uint32_t handle, uint32_t *refs, uint32_t n,
 	       uint64_t domid);
 int zc_wait_free(int fd, uint32_t wait_handle, uint32_t ms);
 
-/* A counter of /sys/kernel/debug/xen_zcopy/stats, -1 if unreadable. */
+/*
+ * The path of the driver's debugfs file @file, under its DRM minor
+ * (/sys/kernel/debug/dri/N/). 0, or -ENOENT if the driver has none.
+ */
+int zc_debugfs_path(const char *file, char *path, size_t len);
+
+/* A counter of the driver's xen_zcopy_stats, -1 if unreadable. */
 long zc_stat(const char *name);
 /* Waits up to @ms for counter @name to equal @value. 0 or -ETIMEDOUT. */
 int zc_stat_wait(const char *name, long value, int ms);
 
 /* All counters, to compare with a baseline. */
-#define ZC_NR_STATS 8
+#define ZC_NR_STATS 9
 struct zc_stats {
 	long v[ZC_NR_STATS];
 };

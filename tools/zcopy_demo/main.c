@@ -646,7 +646,7 @@ int main(void)
 	note("frontend:       domain %d (self-grants: Dom0 plays the guest)",
 	     FRONTEND_DOMID);
 	if (zc_stats_read(&base)) {
-		printf("error: cannot read /sys/kernel/debug/xen_zcopy/stats\n");
+		printf("error: cannot read the driver's xen_zcopy_stats in debugfs\n");
 		return 1;
 	}
 	print_stats("at start (baseline)");
