@@ -10,7 +10,7 @@
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
 #   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
 #   make arm64       cross-build the module for Debian's arm64 6.1 kernel
-#   make install     install the module and the UAPI header on this machine
+#   make install     install the module, the UAPI header and the udev rule
 
 TOP := $(CURDIR)
 BUILD := $(TOP)/build
@@ -63,6 +63,8 @@ install: module
 	$(MAKE) -C $(KDIR) M=$(DRV) modules_install
 	install -D -m 0644 include/uapi/drm/xen_zcopy_drm.h \
 		$(DESTDIR)/usr/include/drm/xen_zcopy_drm.h
+	install -D -m 0644 tools/udev/72-xen-zcopy.rules \
+		$(DESTDIR)/etc/udev/rules.d/72-xen-zcopy.rules
 	depmod -a $(notdir $(patsubst %/build,%,$(KDIR))) 2>/dev/null || true
 
 clean:
