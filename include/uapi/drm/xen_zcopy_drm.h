@@ -13,8 +13,13 @@
  * - DUMB_WAIT_FREE waits until a buffer made by DUMB_FROM_REFS is gone and
  *   its grants are unmapped.
  *
- * The layout is binary compatible with the xen-zcopy v1 proposal, so
- * backends written for it work unchanged.
+ * The v1 ioctls (0x00-0x02) are binary compatible with the xen-zcopy v1
+ * proposal, so backends written for it work unchanged; 32-bit processes
+ * may call them on a 64-bit kernel (their structures differ in size, so
+ * their ioctl numbers do too). The v2 ioctls (0x03-0x07) carry no
+ * pointers, have the same layout for 32- and 64-bit callers, reject
+ * unknown flags and non-zero reserved fields with -EINVAL (so that they
+ * can grow), and are announced by DRM_IOCTL_XEN_ZCOPY_GET_CAPS.
  */
 
 #ifndef __XEN_ZCOPY_DRM_H
@@ -121,9 +126,186 @@ struct drm_xen_zcopy_dumb_wait_free {
 	__u32 wait_to_ms;
 };
 
+/* The v2 ioctls FROM_REFS2, TO_REFS2 and WAIT_FREE2 exist. */
+#define DRM_XEN_ZCOPY_CAP_V2		(1ULL << 0)
+/* DRM_IOCTL_XEN_ZCOPY_WAIT_FD exists. */
+#define DRM_XEN_ZCOPY_CAP_WAIT_FD	(1ULL << 1)
+/* DRM_XEN_ZCOPY_FROM_REFS2_READ_ONLY and DRM_XEN_ZCOPY_TO_REFS2_READ_ONLY. */
+#define DRM_XEN_ZCOPY_CAP_READ_ONLY	(1ULL << 2)
+/* The v1 ioctls accept 32-bit callers. */
+#define DRM_XEN_ZCOPY_CAP_COMPAT32	(1ULL << 3)
+
+/**
+ * struct drm_xen_zcopy_get_caps - what this driver offers
+ *
+ * @caps: out, DRM_XEN_ZCOPY_CAP_* bits.
+ * @max_pages: out, the largest buffer DUMB_FROM_REFS and FROM_REFS2 map
+ *	now, in pages (the max_pages module parameter).
+ * @flags: in, must be 0.
+ * @reserved: in, must be 0.
+ *
+ * Any authenticated client may call it. Errors: -EINVAL for a non-zero
+ * @flags or @reserved.
+ */
+struct drm_xen_zcopy_get_caps {
+	__u64 caps;
+	__u32 max_pages;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+/* Map the grants read-only (GNTMAP_readonly): the frontend may grant so. */
+#define DRM_XEN_ZCOPY_FROM_REFS2_READ_ONLY	(1U << 0)
+/* Also return a dma-buf of the buffer in @dmabuf_fd (O_CLOEXEC). */
+#define DRM_XEN_ZCOPY_FROM_REFS2_DMABUF_FD	(1U << 1)
+
+/**
+ * struct drm_xen_zcopy_from_refs2 - a buffer from grant refs, v2
+ *
+ * @grefs: in, user address of @num_grefs grant references (__u32), in
+ *	page order.
+ * @num_grefs: in, number of references: the buffer's size in pages, at
+ *	most the max_pages module parameter and the quotas.
+ * @domid: in, the domain that granted the pages (below 0x7ff0).
+ * @flags: in, DRM_XEN_ZCOPY_FROM_REFS2_* bits.
+ * @fourcc: in, the DRM format (DRM_FORMAT_*) of the frame.
+ * @width: in, width of the frame in pixels, 1 to 16384.
+ * @height: in, height of the frame in pixels, 1 to 16384.
+ * @pitches: in, bytes per line of each plane the format has; the others
+ *	must be 0. At least what @width needs.
+ * @offsets: in, byte offset of each plane's first pixel in the buffer;
+ *	@offsets[0] is displif's data_ofs. Every plane must lie within the
+ *	buffer; unused entries must be 0.
+ * @size: out, the size of the buffer in bytes (@num_grefs pages).
+ * @handle: out, GEM handle on the calling file.
+ * @dmabuf_fd: out, a dma-buf fd of the buffer with
+ *	DRM_XEN_ZCOPY_FROM_REFS2_DMABUF_FD (read-only for a read-only
+ *	buffer), else -1.
+ * @wait_handle: out, for WAIT_FREE2, WAIT_FD and DUMB_WAIT_FREE.
+ * @pad: must be 0.
+ * @reserved: must be 0.
+ *
+ * A read-only buffer cannot be mapped for writing (-EACCES) and its
+ * kernel mapping is read-only: give it only to importers that read it.
+ * The driver checks the geometry so that the backend can pass it to
+ * DRM_IOCTL_MODE_ADDFB2 as it is; it does not interpret the pixels.
+ *
+ * Errors: those of DUMB_FROM_REFS, and -EINVAL for unknown @flags,
+ * non-zero @pad or @reserved, an unknown @fourcc, a @pitches entry too
+ * small for @width, a plane beyond the buffer, or a non-zero entry of a
+ * plane the format does not have.
+ */
+struct drm_xen_zcopy_from_refs2 {
+	__u64 grefs;
+	__u32 num_grefs;
+	__u32 domid;
+	__u32 flags;
+	__u32 fourcc;
+	__u32 width;
+	__u32 height;
+	__u32 pitches[4];
+	__u32 offsets[4];
+	__u64 size;
+	__u32 handle;
+	__s32 dmabuf_fd;
+	__u32 wait_handle;
+	__u32 pad;
+	__u64 reserved[4];
+};
+
+/* Grant the pages read-only: the frontend can only read them. */
+#define DRM_XEN_ZCOPY_TO_REFS2_READ_ONLY	(1U << 0)
+
+/**
+ * struct drm_xen_zcopy_to_refs2 - grant an imported buffer's pages, v2
+ *
+ * @grefs: in, user address of an array of @num_grefs __u32 that the driver
+ *	fills with the references, in page order.
+ * @num_grefs: in, must equal the number of pages of the buffer.
+ * @domid: in, the domain the pages are granted to (below 0x7ff0).
+ * @handle: in, GEM handle of a buffer imported with
+ *	DRM_IOCTL_PRIME_FD_TO_HANDLE from another driver's dma-buf.
+ * @flags: in, DRM_XEN_ZCOPY_TO_REFS2_* bits.
+ * @reserved: must be 0.
+ *
+ * As DUMB_TO_REFS; calling it again for the same buffer, domain and flags
+ * returns the same references, other flags get -EBUSY.
+ */
+struct drm_xen_zcopy_to_refs2 {
+	__u64 grefs;
+	__u32 num_grefs;
+	__u32 domid;
+	__u32 handle;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+/* WAIT_FREE2 status: the buffer is gone and its grants are unmapped. */
+#define DRM_XEN_ZCOPY_WAIT_FREED	1
+
+/**
+ * struct drm_xen_zcopy_wait_free2 - wait until a buffer is freed, v2
+ *
+ * @deadline_ns: in, CLOCK_MONOTONIC time in nanoseconds to give up at; a
+ *	time already past polls.
+ * @wait_handle: in, the wait handle of the buffer.
+ * @flags: in, must be 0.
+ * @status: out, DRM_XEN_ZCOPY_WAIT_FREED on success.
+ * @pad: must be 0.
+ * @reserved: must be 0.
+ *
+ * Returns 0 with @status DRM_XEN_ZCOPY_WAIT_FREED once the buffer is gone,
+ * also when it went before the call: the driver remembers the most recent
+ * 1024 freed buffers until a WAIT_FREE2 or WAIT_FD learns of them. The
+ * handle is usable by the file that created the buffer and, once that file
+ * is closed, by any caller with CAP_SYS_ADMIN: a restarted backend can
+ * still wait for the buffers of its previous run before it answers
+ * DBUF_DESTROY.
+ *
+ * Errors: -ENOENT for a handle that never existed, belongs to another
+ * file that is still open, or was freed long ago (forgotten);
+ * -ETIMEDOUT at @deadline_ns; -EINTR, or a transparent restart with the
+ * same deadline for a handler with SA_RESTART, when a signal arrives;
+ * -EINVAL for non-zero @flags, @pad or @reserved.
+ */
+struct drm_xen_zcopy_wait_free2 {
+	__s64 deadline_ns;
+	__u32 wait_handle;
+	__u32 flags;
+	__u32 status;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_xen_zcopy_wait_fd - a pollable fd for a buffer's end
+ *
+ * @wait_handle: in, the wait handle of the buffer, usable as for WAIT_FREE2.
+ * @flags: in, must be 0.
+ * @fd: out, a file descriptor (O_CLOEXEC) that polls readable (POLLIN)
+ *	once the buffer is freed and its grants are unmapped; read() of it
+ *	then returns an 8-byte 1, and blocks before (or fails with -EAGAIN
+ *	when opened non-blocking; use fcntl). The fd holds no reference to
+ *	the buffer.
+ * @reserved: must be 0.
+ *
+ * Errors: as WAIT_FREE2 for the handle; -EMFILE, -ENOMEM.
+ */
+struct drm_xen_zcopy_wait_fd {
+	__u32 wait_handle;
+	__u32 flags;
+	__s32 fd;
+	__u32 reserved[3];
+};
+
 #define DRM_XEN_ZCOPY_DUMB_FROM_REFS	0x00
 #define DRM_XEN_ZCOPY_DUMB_TO_REFS	0x01
 #define DRM_XEN_ZCOPY_DUMB_WAIT_FREE	0x02
+#define DRM_XEN_ZCOPY_GET_CAPS		0x03
+#define DRM_XEN_ZCOPY_FROM_REFS2	0x04
+#define DRM_XEN_ZCOPY_TO_REFS2		0x05
+#define DRM_XEN_ZCOPY_WAIT_FREE2	0x06
+#define DRM_XEN_ZCOPY_WAIT_FD		0x07
 
 #define DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_DUMB_FROM_REFS, \
@@ -136,6 +318,26 @@ struct drm_xen_zcopy_dumb_wait_free {
 #define DRM_IOCTL_XEN_ZCOPY_DUMB_WAIT_FREE \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_DUMB_WAIT_FREE, \
 		 struct drm_xen_zcopy_dumb_wait_free)
+
+#define DRM_IOCTL_XEN_ZCOPY_GET_CAPS \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_GET_CAPS, \
+		 struct drm_xen_zcopy_get_caps)
+
+#define DRM_IOCTL_XEN_ZCOPY_FROM_REFS2 \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_FROM_REFS2, \
+		 struct drm_xen_zcopy_from_refs2)
+
+#define DRM_IOCTL_XEN_ZCOPY_TO_REFS2 \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_TO_REFS2, \
+		 struct drm_xen_zcopy_to_refs2)
+
+#define DRM_IOCTL_XEN_ZCOPY_WAIT_FREE2 \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_WAIT_FREE2, \
+		 struct drm_xen_zcopy_wait_free2)
+
+#define DRM_IOCTL_XEN_ZCOPY_WAIT_FD \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_WAIT_FD, \
+		 struct drm_xen_zcopy_wait_fd)
 
 #if defined(__cplusplus)
 }
