@@ -234,7 +234,14 @@ err:
 
 int zc_kms_show(struct zc_kms *k, uint32_t handle, uint32_t pitch)
 {
-	uint32_t handles[4] = { handle }, pitches[4] = { pitch }, offsets[4] = { 0 };
+	return zc_kms_show_at(k, handle, pitch, 0);
+}
+
+int zc_kms_show_at(struct zc_kms *k, uint32_t handle, uint32_t pitch,
+		   uint32_t offset)
+{
+	uint32_t handles[4] = { handle }, pitches[4] = { pitch };
+	uint32_t offsets[4] = { offset };
 	uint32_t fb, old = k->fb_id;
 	char path[128];
 

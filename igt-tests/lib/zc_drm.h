@@ -66,6 +66,9 @@ struct zc_kms {
 int zc_kms_init(struct zc_kms *k, uint32_t w, uint32_t h);
 /* Scans out @handle (XRGB8888, @pitch) on the CRTC; replaces the old fb. */
 int zc_kms_show(struct zc_kms *k, uint32_t handle, uint32_t pitch);
+/* The same, with the frame starting @offset bytes into the buffer. */
+int zc_kms_show_at(struct zc_kms *k, uint32_t handle, uint32_t pitch,
+		   uint32_t offset);
 /* Disables the CRTC, removes the fb, stops CRCs, closes the node. */
 void zc_kms_fini(struct zc_kms *k);
 /*

@@ -8,6 +8,7 @@
  */
 
 #include <linux/capability.h>
+#include <linux/compat.h>
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -292,6 +293,20 @@ static void xen_zcopy_from_refs_undo(struct drm_file *file, void *data)
 	drm_gem_handle_delete(file, req->dumb.handle);
 }
 
+static int xen_zcopy_get_caps_ioctl(struct drm_device *drm, void *data,
+				    struct drm_file *file)
+{
+	struct drm_xen_zcopy_get_caps *req = data;
+
+	if (req->flags || req->reserved[0] || req->reserved[1])
+		return -EINVAL;
+	req->caps = DRM_XEN_ZCOPY_CAP_V2 | DRM_XEN_ZCOPY_CAP_WAIT_FD |
+		    DRM_XEN_ZCOPY_CAP_READ_ONLY |
+		    (IS_ENABLED(CONFIG_COMPAT) ? DRM_XEN_ZCOPY_CAP_COMPAT32 : 0);
+	req->max_pages = READ_ONCE(xen_zcopy_max_pages);
+	return 0;
+}
+
 static const struct xen_zcopy_ioctl_desc xen_zcopy_ioctls[] = {
 	[DRM_XEN_ZCOPY_DUMB_FROM_REFS] = {
 		.cmd = DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS,
@@ -312,7 +327,101 @@ static const struct xen_zcopy_ioctl_desc xen_zcopy_ioctls[] = {
 		.func = xen_zcopy_wait_free_ioctl,
 		.name = "DUMB_WAIT_FREE",
 	},
+	[DRM_XEN_ZCOPY_GET_CAPS] = {
+		.cmd = DRM_IOCTL_XEN_ZCOPY_GET_CAPS,
+		.func = xen_zcopy_get_caps_ioctl,
+		.writes = true,
+		.name = "GET_CAPS",
+	},
+	[DRM_XEN_ZCOPY_FROM_REFS2] = {
+		.cmd = DRM_IOCTL_XEN_ZCOPY_FROM_REFS2,
+		.func = xen_zcopy_from_refs2_ioctl,
+		.undo = xen_zcopy_from_refs2_undo,
+		.maps = true,
+		.writes = true,
+		.name = "FROM_REFS2",
+	},
+	[DRM_XEN_ZCOPY_TO_REFS2] = {
+		.cmd = DRM_IOCTL_XEN_ZCOPY_TO_REFS2,
+		.func = xen_zcopy_to_refs2_ioctl,
+		.maps = true,
+		.name = "TO_REFS2",
+	},
+	[DRM_XEN_ZCOPY_WAIT_FREE2] = {
+		.cmd = DRM_IOCTL_XEN_ZCOPY_WAIT_FREE2,
+		.func = xen_zcopy_wait_free2_ioctl,
+		.writes = true,
+		.name = "WAIT_FREE2",
+	},
+	[DRM_XEN_ZCOPY_WAIT_FD] = {
+		.cmd = DRM_IOCTL_XEN_ZCOPY_WAIT_FD,
+		.func = xen_zcopy_wait_fd_ioctl,
+		.undo = xen_zcopy_wait_fd_undo,
+		.writes = true,
+		.name = "WAIT_FD",
+	},
 };
+
+/* The largest argument of the driver's ioctls. */
+#define XEN_ZCOPY_IOCTL_MAX_SIZE	128
+
+/*
+ * The driver's ioctl of number @nr (counted from DRM_COMMAND_BASE) that
+ * @cmd names, NULL if @cmd is not one of the driver's numbers at all.
+ */
+static const struct xen_zcopy_ioctl_desc *xen_zcopy_ioctl_desc(unsigned int cmd)
+{
+	unsigned int nr = _IOC_NR(cmd);
+
+	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE || nr < DRM_COMMAND_BASE ||
+	    nr - DRM_COMMAND_BASE >= ARRAY_SIZE(xen_zcopy_ioctls))
+		return NULL;
+	return &xen_zcopy_ioctls[nr - DRM_COMMAND_BASE];
+}
+
+/* The permission checks, before the argument is even read. */
+static int xen_zcopy_ioctl_permit(struct drm_file *file,
+				  const struct xen_zcopy_ioctl_desc *desc)
+{
+	/* What DRM_AUTH checks: the master, or a client it authenticated. */
+	if (!file->authenticated)
+		return -EACCES;
+	/*
+	 * Mapping another domain's pages, or granting ours, is what only a
+	 * privileged backend may do, like /dev/xen/gntdev's root-only node:
+	 * a user who opened the node first, or was given it, may not.
+	 */
+	if (desc->maps && !capable(CAP_SYS_ADMIN)) {
+		drm_dbg(file->minor->dev, "%s[%d]: %s needs CAP_SYS_ADMIN\n",
+			current->comm, task_pid_nr(current), desc->name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int xen_zcopy_ioctl_mismatch(struct drm_file *file, unsigned int cmd,
+				    const struct xen_zcopy_ioctl_desc *desc)
+{
+	drm_dbg(file->minor->dev, "%s[%d]: ioctl 0x%08x is not %s (0x%08x)\n",
+		current->comm, task_pid_nr(current), cmd, desc->name,
+		desc->cmd);
+	return -EINVAL;
+}
+
+/* Writes the result of a successful @desc call out, or takes it back. */
+static int xen_zcopy_ioctl_write(struct drm_file *file,
+				 const struct xen_zcopy_ioctl_desc *desc,
+				 void __user *uarg, const void *udata,
+				 size_t size, void *kdata)
+{
+	if (!copy_to_user(uarg, udata, size))
+		return 0;
+	drm_dbg(file->minor->dev, "%s[%d]: %s: cannot write the result, undone\n",
+		current->comm, task_pid_nr(current), desc->name);
+	if (desc->undo)
+		desc->undo(file, kdata);
+	return -EFAULT;
+}
 
 /*
  * The driver's own ioctls do not go through drm_ioctl(): it accepts any
@@ -325,69 +434,149 @@ static const struct xen_zcopy_ioctl_desc xen_zcopy_ioctls[] = {
 static long xen_zcopy_ioctl(struct file *filp, unsigned int cmd,
 			    unsigned long arg)
 {
+	const struct xen_zcopy_ioctl_desc *desc = xen_zcopy_ioctl_desc(cmd);
 	struct drm_file *file = filp->private_data;
-	struct drm_device *drm = file->minor->dev;
-	const struct xen_zcopy_ioctl_desc *desc;
-	unsigned int nr = _IOC_NR(cmd);
-	u8 kdata[64];
+	void __user *uarg = (void __user *)arg;
+	u8 kdata[XEN_ZCOPY_IOCTL_MAX_SIZE];
 	int ret;
 
-	BUILD_BUG_ON(sizeof(struct drm_xen_zcopy_dumb_from_refs) > sizeof(kdata));
+	BUILD_BUG_ON(sizeof(struct drm_xen_zcopy_from_refs2) > sizeof(kdata));
 
-	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE || nr < DRM_COMMAND_BASE ||
-	    nr - DRM_COMMAND_BASE >= ARRAY_SIZE(xen_zcopy_ioctls))
+	if (!desc)
 		return drm_ioctl(filp, cmd, arg);
-
-	nr -= DRM_COMMAND_BASE;
-	desc = &xen_zcopy_ioctls[nr];
-	if (cmd != desc->cmd) {
-		drm_dbg(drm, "%s[%d]: ioctl 0x%08x is not %s (0x%08x)\n",
-			current->comm, task_pid_nr(current), cmd, desc->name,
-			desc->cmd);
-		return -EINVAL;
-	}
-
-	/* What DRM_AUTH checks: the master, or a client it authenticated. */
-	if (!file->authenticated)
-		return -EACCES;
-	/*
-	 * Mapping another domain's pages, or granting ours, is what only a
-	 * privileged backend may do, like /dev/xen/gntdev's root-only node:
-	 * a user who opened the node first, or was given it, may not.
-	 */
-	if (desc->maps && !capable(CAP_SYS_ADMIN)) {
-		drm_dbg(drm, "%s[%d]: %s needs CAP_SYS_ADMIN\n", current->comm,
-			task_pid_nr(current), desc->name);
-		return -EPERM;
-	}
+	if (cmd != desc->cmd)
+		return xen_zcopy_ioctl_mismatch(file, cmd, desc);
+	ret = xen_zcopy_ioctl_permit(file, desc);
+	if (ret)
+		return ret;
 
 	/*
 	 * The holes the v1 structs have on 64-bit are not checked: C leaves
 	 * them undefined in a struct set up with designated initializers,
 	 * so v1 backends send whatever the stack held there.
 	 */
-	if (copy_from_user(kdata, (void __user *)arg, _IOC_SIZE(cmd)))
+	if (copy_from_user(kdata, uarg, _IOC_SIZE(cmd)))
 		return -EFAULT;
 
-	ret = desc->func(drm, kdata, file);
+	ret = desc->func(file->minor->dev, kdata, file);
 	if (ret || !desc->writes)
 		return ret;
-
-	if (copy_to_user((void __user *)arg, kdata, _IOC_SIZE(cmd))) {
-		drm_dbg(drm, "%s[%d]: %s: cannot write the result, undone\n",
-			current->comm, task_pid_nr(current), desc->name);
-		desc->undo(file, kdata);
-		return -EFAULT;
-	}
-	return 0;
+	return xen_zcopy_ioctl_write(file, desc, uarg, kdata, _IOC_SIZE(cmd),
+				     kdata);
 }
+
+#ifdef CONFIG_COMPAT
+/*
+ * The v1 structures as a 32-bit process lays them out: a 4-byte pointer,
+ * and on x86 4-byte aligned 64-bit fields, so other sizes and ioctl
+ * numbers. The v2 structures are the same for both and need no help.
+ */
+struct xen_zcopy_compat_from_refs {
+	u32 num_grefs;
+	compat_uptr_t grefs;
+	compat_u64 otherend_id;
+	struct {
+		u32 height;
+		u32 width;
+		u32 bpp;
+		u32 flags;
+		u32 handle;
+		u32 pitch;
+		compat_u64 size;
+	} dumb;
+	u32 wait_handle;
+};
+
+struct xen_zcopy_compat_to_refs {
+	u32 num_grefs;
+	compat_uptr_t grefs;
+	compat_u64 otherend_id;
+	u32 handle;
+};
+
+#define XEN_ZCOPY_COMPAT_FROM_REFS \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_DUMB_FROM_REFS, \
+		 struct xen_zcopy_compat_from_refs)
+#define XEN_ZCOPY_COMPAT_TO_REFS \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XEN_ZCOPY_DUMB_TO_REFS, \
+		 struct xen_zcopy_compat_to_refs)
+
+static long xen_zcopy_compat_from_refs(struct drm_file *file,
+				       const struct xen_zcopy_ioctl_desc *desc,
+				       void __user *uarg)
+{
+	struct drm_xen_zcopy_dumb_from_refs req = { };
+	struct xen_zcopy_compat_from_refs c;
+	int ret;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	req.num_grefs = c.num_grefs;
+	req.grefs = (__force __u32 *)compat_ptr(c.grefs);
+	req.otherend_id = c.otherend_id;
+	req.dumb.height = c.dumb.height;
+	req.dumb.width = c.dumb.width;
+	req.dumb.bpp = c.dumb.bpp;
+	req.dumb.flags = c.dumb.flags;
+
+	ret = desc->func(file->minor->dev, &req, file);
+	if (ret)
+		return ret;
+
+	c.dumb.handle = req.dumb.handle;
+	c.dumb.pitch = req.dumb.pitch;
+	c.dumb.size = req.dumb.size;
+	c.wait_handle = req.wait_handle;
+	return xen_zcopy_ioctl_write(file, desc, uarg, &c, sizeof(c), &req);
+}
+
+static long xen_zcopy_compat_to_refs(struct drm_file *file,
+				     const struct xen_zcopy_ioctl_desc *desc,
+				     void __user *uarg)
+{
+	struct drm_xen_zcopy_dumb_to_refs req = { };
+	struct xen_zcopy_compat_to_refs c;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	req.num_grefs = c.num_grefs;
+	req.grefs = (__force __u32 *)compat_ptr(c.grefs);
+	req.otherend_id = c.otherend_id;
+	req.handle = c.handle;
+	return desc->func(file->minor->dev, &req, file);
+}
+
+/* 32-bit callers: the v1 calls translated, the rest as for 64-bit ones. */
+static long xen_zcopy_compat_ioctl(struct file *filp, unsigned int cmd,
+				   unsigned long arg)
+{
+	const struct xen_zcopy_ioctl_desc *desc = xen_zcopy_ioctl_desc(cmd);
+	struct drm_file *file = filp->private_data;
+	int ret;
+
+	if (!desc)
+		return drm_compat_ioctl(filp, cmd, arg);
+	if (cmd != XEN_ZCOPY_COMPAT_FROM_REFS &&
+	    cmd != XEN_ZCOPY_COMPAT_TO_REFS)
+		return xen_zcopy_ioctl(filp, cmd, (unsigned long)compat_ptr(arg));
+
+	ret = xen_zcopy_ioctl_permit(file, desc);
+	if (ret)
+		return ret;
+	if (cmd == XEN_ZCOPY_COMPAT_FROM_REFS)
+		return xen_zcopy_compat_from_refs(file, desc, compat_ptr(arg));
+	return xen_zcopy_compat_to_refs(file, desc, compat_ptr(arg));
+}
+#else
+#define xen_zcopy_compat_ioctl NULL
+#endif
 
 static const struct file_operations xen_zcopy_fops = {
 	.owner = THIS_MODULE,
 	.open = drm_open,
 	.release = drm_release,
 	.unlocked_ioctl = xen_zcopy_ioctl,
-	.compat_ioctl = drm_compat_ioctl,
+	.compat_ioctl = xen_zcopy_compat_ioctl,
 	.poll = drm_poll,
 	.read = drm_read,
 	.llseek = noop_llseek,

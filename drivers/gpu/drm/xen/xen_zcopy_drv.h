@@ -59,8 +59,11 @@
 /**
  * struct xen_zcopy_device - the driver's DRM device
  * @drm: the DRM device
- * @wait_lock: protects @wait_idr
+ * @wait_lock: protects @wait_idr, @freed_waits, @nr_freed_waits and the
+ *	state of each struct xen_zcopy_wait
  * @wait_idr: wait handles of DUMB_FROM_REFS buffers, allocated cyclically
+ * @freed_waits: published handles of freed buffers, oldest first
+ * @nr_freed_waits: length of @freed_waits
  * @deferred_lock: protects @deferred and @deferred_delay_ms
  * @deferred: grants the other end still mapped when they were to end
  * @deferred_work: retries ending the grants on @deferred
@@ -77,8 +80,10 @@
 struct xen_zcopy_device {
 	struct drm_device drm;
 
-	struct mutex wait_lock; /* protects wait_idr */
+	struct mutex wait_lock; /* protects wait_idr, freed_waits */
 	struct idr wait_idr;
+	struct list_head freed_waits;
+	unsigned int nr_freed_waits;
 
 	struct mutex deferred_lock; /* protects deferred */
 	struct list_head deferred;
@@ -101,19 +106,29 @@ static inline struct xen_zcopy_device *to_xen_zcopy(struct drm_device *drm)
 }
 
 /**
- * struct xen_zcopy_wait - what DUMB_WAIT_FREE waits on
- * @refcount: held by the buffer and by every waiter
+ * struct xen_zcopy_wait - what DUMB_WAIT_FREE, WAIT_FREE2 and WAIT_FD wait on
+ * @refcount: held by the buffer, the idr while published, every waiter
+ *	and every wait fd
  * @freed: completed once the buffer is freed and its grants unmapped
- * @owner: the DRM file that created the buffer; others get -ENOENT
+ * @wq: woken then too, for poll() of wait fds
+ * @owner: the DRM file that created the buffer; NULL once it is closed
  * @id: the wait handle
- * @waiters: DUMB_WAIT_FREE calls waiting now, for debugfs
+ * @waiters: calls waiting now, for debugfs
+ * @published: @id is in &xen_zcopy_device.wait_idr
+ * @v1_visible: DUMB_WAIT_FREE can find it: buffer alive, @owner open;
+ *	counted in wait_handles
+ * @freed_node: entry in &xen_zcopy_device.freed_waits once freed
  */
 struct xen_zcopy_wait {
 	struct kref refcount;
 	struct completion freed;
+	wait_queue_head_t wq;
 	struct drm_file *owner;
 	u32 id;
 	atomic_t waiters;
+	bool published;
+	bool v1_visible;
+	struct list_head freed_node;
 };
 
 /**
@@ -154,6 +169,8 @@ enum xen_zcopy_kind {
  * @otherend_id: FROM_REFS: the granting domain; IMPORTED: the grantee
  * @grefs: FROM_REFS: the mapped refs; IMPORTED: the refs granted by TO_REFS
  * @charged: FROM_REFS: the buffer is charged to @otherend_id's quota
+ * @readonly: FROM_REFS: the grants are mapped read-only; IMPORTED: the
+ *	pages are granted read-only
  * @map_handles: FROM_REFS: grant handles of the mapping into @pages
  * @pages: FROM_REFS: pages the grants are mapped into
  * @mapped: FROM_REFS: all grants are mapped into @pages
@@ -174,6 +191,7 @@ struct xen_zcopy_object {
 	domid_t otherend_id;
 	grant_ref_t *grefs;
 	bool charged;
+	bool readonly;
 
 	grant_handle_t *map_handles;
 	struct page **pages;
@@ -188,6 +206,12 @@ struct xen_zcopy_object {
 static inline struct xen_zcopy_object *to_xen_zcopy_obj(struct drm_gem_object *obj)
 {
 	return container_of(obj, struct xen_zcopy_object, base);
+}
+
+/* GNTMAP_* flags of the mapping of a FROM_REFS buffer's grants. */
+static inline u32 xen_zcopy_map_flags(const struct xen_zcopy_object *zobj)
+{
+	return GNTMAP_host_map | (zobj->readonly ? GNTMAP_readonly : 0);
 }
 
 /* Counters shown in debugfs; tests compare them with a baseline. */
@@ -252,11 +276,16 @@ xen_zcopy_prime_import_sg_table(struct drm_device *drm,
 /* xen_zcopy_from_refs.c */
 int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
 			      struct drm_file *file);
+int xen_zcopy_from_refs2_ioctl(struct drm_device *drm, void *data,
+			       struct drm_file *file);
+void xen_zcopy_from_refs2_undo(struct drm_file *file, void *data);
 void xen_zcopy_from_refs_release(struct xen_zcopy_object *zobj);
 
 /* xen_zcopy_to_refs.c */
 int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
 			    struct drm_file *file);
+int xen_zcopy_to_refs2_ioctl(struct drm_device *drm, void *data,
+			     struct drm_file *file);
 void xen_zcopy_to_refs_release(struct xen_zcopy_object *zobj);
 void xen_zcopy_deferred_show(struct xen_zcopy_device *zdev,
 			     struct seq_file *m);
@@ -274,6 +303,11 @@ void xen_zcopy_wait_file_close(struct xen_zcopy_device *zdev,
 			       struct drm_file *file);
 int xen_zcopy_wait_free_ioctl(struct drm_device *drm, void *data,
 			      struct drm_file *file);
+int xen_zcopy_wait_free2_ioctl(struct drm_device *drm, void *data,
+			       struct drm_file *file);
+int xen_zcopy_wait_fd_ioctl(struct drm_device *drm, void *data,
+			    struct drm_file *file);
+void xen_zcopy_wait_fd_undo(struct drm_file *file, void *data);
 
 /* xen_zcopy_pv_map.c: x86 PV only, see the comment there. */
 bool xen_zcopy_needs_pv_maps(void);

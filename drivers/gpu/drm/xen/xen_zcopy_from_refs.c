@@ -11,6 +11,7 @@
  * exported dma-buf let go.
  */
 
+#include <linux/fdtable.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
@@ -18,8 +19,10 @@
 #include <linux/vmalloc.h>
 
 #include <drm/drm_file.h>
+#include <drm/drm_fourcc.h>
 #include <drm/drm_print.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_prime.h>
 
 #include <xen/grant_table.h>
 #include <xen/interface/grant_table.h>
@@ -93,7 +96,7 @@ static void xen_zcopy_unmap_refs(struct xen_zcopy_object *zobj,
 		for (i = 0; i < batch; i++) {
 			gnttab_set_unmap_op(&unmap_ops[i],
 					    xen_zcopy_page_kaddr(zobj->pages[done + i]),
-					    GNTMAP_host_map,
+					    xen_zcopy_map_flags(zobj),
 					    zobj->map_handles[done + i]);
 			/* Stays so if the hypercall does not run at all. */
 			unmap_ops[i].status = GNTST_general_error;
@@ -143,7 +146,7 @@ static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
 	for (i = 0; i < n; i++)
 		gnttab_set_map_op(&map_ops[i],
 				  xen_zcopy_page_kaddr(zobj->pages[i]),
-				  GNTMAP_host_map, zobj->grefs[i],
+				  xen_zcopy_map_flags(zobj), zobj->grefs[i],
 				  zobj->otherend_id);
 
 	ret = gnttab_map_refs(map_ops, NULL, zobj->pages, n);
@@ -203,7 +206,8 @@ static int xen_zcopy_kmap(struct xen_zcopy_object *zobj)
 		return 0;
 	}
 
-	zobj->vaddr = vmap(zobj->pages, zobj->num_pages, VM_MAP, PAGE_KERNEL);
+	zobj->vaddr = vmap(zobj->pages, zobj->num_pages, VM_MAP,
+			   zobj->readonly ? PAGE_KERNEL_RO : PAGE_KERNEL);
 	return zobj->vaddr ? 0 : -ENOMEM;
 }
 
@@ -267,61 +271,62 @@ static unsigned int xen_zcopy_dumb_pages(struct drm_mode_create_dumb *dumb)
 	return DIV_ROUND_UP_ULL(size, PAGE_SIZE);
 }
 
-int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
-			      struct drm_file *file)
+/* What a DUMB_FROM_REFS or FROM_REFS2 call asks for, once checked. */
+struct xen_zcopy_from_refs_req {
+	u64 grefs;
+	u32 num_grefs;
+	u32 min_pages;
+	u64 domid;
+	bool readonly;
+};
+
+/*
+ * Maps the refs of @r into a new buffer with a handle on @file; fills
+ * @handle, @wait_handle and @size. Checks what the geometry does not:
+ * the number of refs and the domain id, then the quotas before anything
+ * is allocated.
+ */
+static int xen_zcopy_from_refs(struct drm_device *drm, struct drm_file *file,
+			       const struct xen_zcopy_from_refs_req *r,
+			       u32 *handle, u32 *wait_handle, u64 *size)
 {
-	struct drm_xen_zcopy_dumb_from_refs *req = data;
 	struct xen_zcopy_device *zdev = to_xen_zcopy(drm);
-	struct drm_mode_create_dumb *dumb = &req->dumb;
-	struct xen_zcopy_object *zobj;
 	unsigned int max_pages = READ_ONCE(xen_zcopy_max_pages);
+	struct xen_zcopy_object *zobj;
 	struct xen_zcopy_wait *wait;
-	unsigned int needed;
-	u32 handle;
 	int ret;
 
-	needed = xen_zcopy_dumb_pages(dumb);
-	if (!needed) {
-		xen_zcopy_bad_input(drm, "FROM_REFS: bad geometry %ux%u bpp %u flags 0x%x\n",
-				    dumb->width, dumb->height, dumb->bpp,
-				    dumb->flags);
-		return -EINVAL;
-	}
-	if (req->num_grefs > max_pages) {
+	if (r->num_grefs > max_pages) {
 		xen_zcopy_bad_input(drm, "FROM_REFS: %u refs, the limit is max_pages=%u\n",
-				    req->num_grefs, max_pages);
+				    r->num_grefs, max_pages);
 		return -E2BIG;
 	}
-	if (req->num_grefs < needed) {
-		xen_zcopy_bad_input(drm, "FROM_REFS: %u refs for a %ux%u buffer that needs %u\n",
-				    req->num_grefs, dumb->width, dumb->height,
-				    needed);
+	if (r->num_grefs < r->min_pages) {
+		xen_zcopy_bad_input(drm, "FROM_REFS: %u refs for a frame that needs %u\n",
+				    r->num_grefs, r->min_pages);
 		return -EINVAL;
 	}
-	if (req->otherend_id >= DOMID_FIRST_RESERVED) {
+	if (r->domid >= DOMID_FIRST_RESERVED) {
 		xen_zcopy_bad_input(drm, "FROM_REFS: bad domain id %llu\n",
-				    req->otherend_id);
+				    r->domid);
 		return -EINVAL;
 	}
 
-	/* Quotas before anything is allocated. */
-	ret = xen_zcopy_charge_map(zdev, req->otherend_id, req->num_grefs);
+	ret = xen_zcopy_charge_map(zdev, r->domid, r->num_grefs);
 	if (ret)
 		return ret;
 
-	zobj = xen_zcopy_object_create(drm, XEN_ZCOPY_FROM_REFS,
-				       req->num_grefs);
+	zobj = xen_zcopy_object_create(drm, XEN_ZCOPY_FROM_REFS, r->num_grefs);
 	if (IS_ERR(zobj)) {
-		xen_zcopy_uncharge_map(zdev, req->otherend_id, req->num_grefs);
+		xen_zcopy_uncharge_map(zdev, r->domid, r->num_grefs);
 		return PTR_ERR(zobj);
 	}
-	zobj->otherend_id = req->otherend_id;
+	zobj->otherend_id = r->domid;
 	zobj->charged = true;
+	zobj->readonly = r->readonly;
 
-	/* The v1 ABI carries a plain pointer: take it as a user address. */
-	if (copy_from_user(zobj->grefs,
-			   u64_to_user_ptr((u64)(uintptr_t)req->grefs),
-			   array_size(req->num_grefs, sizeof(*zobj->grefs)))) {
+	if (copy_from_user(zobj->grefs, u64_to_user_ptr(r->grefs),
+			   array_size(r->num_grefs, sizeof(*zobj->grefs)))) {
 		xen_zcopy_bad_input(drm, "FROM_REFS: cannot read the refs\n");
 		ret = -EFAULT;
 		goto out_put;
@@ -345,16 +350,148 @@ int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
 	}
 	zobj->wait = wait;
 
-	ret = drm_gem_handle_create(file, &zobj->base, &handle);
+	ret = drm_gem_handle_create(file, &zobj->base, handle);
 	if (ret)
 		goto out_put;
 
-	dumb->handle = handle;
-	dumb->size = zobj->base.size;
-	req->wait_handle = wait->id;
+	*size = zobj->base.size;
+	*wait_handle = wait->id;
 
 out_put:
 	/* On success the handle holds the object; on failure this frees it. */
 	drm_gem_object_put(&zobj->base);
 	return ret;
+}
+
+int xen_zcopy_from_refs_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file)
+{
+	struct drm_xen_zcopy_dumb_from_refs *req = data;
+	struct drm_mode_create_dumb *dumb = &req->dumb;
+	struct xen_zcopy_from_refs_req r = {
+		/* The v1 ABI carries a plain pointer: take it as a user address. */
+		.grefs = (u64)(uintptr_t)req->grefs,
+		.num_grefs = req->num_grefs,
+		.domid = req->otherend_id,
+	};
+
+	r.min_pages = xen_zcopy_dumb_pages(dumb);
+	if (!r.min_pages) {
+		xen_zcopy_bad_input(drm, "FROM_REFS: bad geometry %ux%u bpp %u flags 0x%x\n",
+				    dumb->width, dumb->height, dumb->bpp,
+				    dumb->flags);
+		return -EINVAL;
+	}
+	return xen_zcopy_from_refs(drm, file, &r, &dumb->handle,
+				   &req->wait_handle, &dumb->size);
+}
+
+/*
+ * Formats FROM_REFS2 takes: what displif defines, and the usual YUV
+ * layouts. drm_format_info() WARNs on a format it does not know, so a
+ * caller's fourcc must be one of these before it is asked.
+ */
+static const u32 xen_zcopy_formats[] = {
+	DRM_FORMAT_XRGB8888, DRM_FORMAT_ARGB8888, DRM_FORMAT_XBGR8888,
+	DRM_FORMAT_ABGR8888, DRM_FORMAT_RGB888, DRM_FORMAT_BGR888,
+	DRM_FORMAT_RGB565, DRM_FORMAT_XRGB4444, DRM_FORMAT_ARGB4444,
+	DRM_FORMAT_XRGB1555, DRM_FORMAT_ARGB1555, DRM_FORMAT_XRGB2101010,
+	DRM_FORMAT_ARGB2101010, DRM_FORMAT_YUYV, DRM_FORMAT_YVYU,
+	DRM_FORMAT_UYVY, DRM_FORMAT_VYUY, DRM_FORMAT_NV12, DRM_FORMAT_NV21,
+	DRM_FORMAT_NV16, DRM_FORMAT_NV61, DRM_FORMAT_YUV420,
+	DRM_FORMAT_YVU420,
+};
+
+/*
+ * Checks a FROM_REFS2 frame and returns the bytes its planes reach into
+ * the buffer, or 0 if it is invalid. Overflow-safe: 64-bit sums of 32-bit
+ * values.
+ */
+static u64 xen_zcopy_frame_bytes(const struct drm_xen_zcopy_from_refs2 *req)
+{
+	const struct drm_format_info *info = NULL;
+	u64 end, min_pitch, bytes = 0;
+	unsigned int i;
+	int h;
+
+	for (i = 0; i < ARRAY_SIZE(xen_zcopy_formats); i++)
+		if (req->fourcc == xen_zcopy_formats[i])
+			info = drm_format_info(req->fourcc);
+	if (!info || !req->width || !req->height ||
+	    req->width > XEN_ZCOPY_MAX_DIM || req->height > XEN_ZCOPY_MAX_DIM)
+		return 0;
+
+	for (i = 0; i < ARRAY_SIZE(req->pitches); i++) {
+		if (i >= info->num_planes) {
+			if (req->pitches[i] || req->offsets[i])
+				return 0;
+			continue;
+		}
+		min_pitch = drm_format_info_min_pitch(info, i,
+			drm_format_info_plane_width(info, req->width, i));
+		if (req->pitches[i] < min_pitch)
+			return 0;
+		h = drm_format_info_plane_height(info, req->height, i);
+		end = req->offsets[i] + (u64)req->pitches[i] * (h - 1) +
+		      min_pitch;
+		bytes = max(bytes, end);
+	}
+	return bytes;
+}
+
+int xen_zcopy_from_refs2_ioctl(struct drm_device *drm, void *data,
+			       struct drm_file *file)
+{
+	struct drm_xen_zcopy_from_refs2 *req = data;
+	struct xen_zcopy_from_refs_req r = {
+		.grefs = req->grefs,
+		.num_grefs = req->num_grefs,
+		.domid = req->domid,
+		.readonly = req->flags & DRM_XEN_ZCOPY_FROM_REFS2_READ_ONLY,
+	};
+	u64 bytes;
+	int ret;
+
+	if (req->flags & ~(DRM_XEN_ZCOPY_FROM_REFS2_READ_ONLY |
+			   DRM_XEN_ZCOPY_FROM_REFS2_DMABUF_FD) ||
+	    req->pad || memchr_inv(req->reserved, 0, sizeof(req->reserved))) {
+		xen_zcopy_bad_input(drm, "FROM_REFS2: unknown flags 0x%x or reserved fields set\n",
+				    req->flags);
+		return -EINVAL;
+	}
+	bytes = xen_zcopy_frame_bytes(req);
+	if (!bytes) {
+		xen_zcopy_bad_input(drm, "FROM_REFS2: bad frame %ux%u %p4cc pitch %u ofs %u\n",
+				    req->width, req->height, &req->fourcc,
+				    req->pitches[0], req->offsets[0]);
+		return -EINVAL;
+	}
+	r.min_pages = min_t(u64, DIV_ROUND_UP_ULL(bytes, PAGE_SIZE), U32_MAX);
+
+	ret = xen_zcopy_from_refs(drm, file, &r, &req->handle,
+				  &req->wait_handle, &req->size);
+	if (ret)
+		return ret;
+
+	req->dmabuf_fd = -1;
+	if (req->flags & DRM_XEN_ZCOPY_FROM_REFS2_DMABUF_FD) {
+		ret = drm_gem_prime_handle_to_fd(drm, file, req->handle,
+						 O_CLOEXEC | (r.readonly ?
+							      O_RDONLY : O_RDWR),
+						 &req->dmabuf_fd);
+		if (ret) {
+			drm_gem_handle_delete(file, req->handle);
+			req->dmabuf_fd = -1;
+		}
+	}
+	return ret;
+}
+
+void xen_zcopy_from_refs2_undo(struct drm_file *file, void *data)
+{
+	struct drm_xen_zcopy_from_refs2 *req = data;
+
+	if (req->dmabuf_fd >= 0)
+		close_fd(req->dmabuf_fd);
+	drm_gem_handle_delete(file, req->handle);
 }

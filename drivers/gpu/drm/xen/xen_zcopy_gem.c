@@ -118,6 +118,12 @@ static int xen_zcopy_mmap_pages(struct xen_zcopy_object *zobj,
 	 */
 	if (is_cow_mapping(vma->vm_flags))
 		return -EINVAL;
+	/* A read-only buffer is mapped read-only, now and after mprotect(). */
+	if (zobj->readonly) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		vma->vm_flags &= ~VM_MAYWRITE;
+	}
 
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
 

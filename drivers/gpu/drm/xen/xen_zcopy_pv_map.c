@@ -259,7 +259,8 @@ struct xen_zcopy_pv_kmap *xen_zcopy_pv_kmap(struct xen_zcopy_object *zobj,
 	}
 
 	ret = xen_zcopy_pv_map_ptes(zobj, 0, n, kmap->pte_maddr, kmap->handles,
-				    GNTMAP_host_map | GNTMAP_contains_pte);
+				    xen_zcopy_map_flags(zobj) |
+				    GNTMAP_contains_pte);
 	if (ret)
 		goto err_free;
 

@@ -310,7 +310,8 @@ static int xen_zcopy_dma_to_gfn(struct drm_device *drm, unsigned int page,
  * grants count against @domid's quota, and a dma-buf is granted through
  * one object only: another file's import of it gets -EBUSY.
  */
-static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
+static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid,
+				 bool readonly)
 {
 	struct xen_zcopy_device *zdev = to_xen_zcopy(zobj->base.dev);
 	struct dma_buf *dma_buf = zobj->base.import_attach->dmabuf;
@@ -366,7 +367,7 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 		if (ret)
 			goto err_end;
 		refs[i] = gnttab_claim_grant_reference(&head);
-		gnttab_grant_foreign_access_ref(refs[i], domid, gfn, 0);
+		gnttab_grant_foreign_access_ref(refs[i], domid, gfn, readonly);
 		i++;
 	}
 	if (i != n) {
@@ -379,6 +380,7 @@ static int xen_zcopy_grant_pages(struct xen_zcopy_object *zobj, domid_t domid)
 	gnttab_free_grant_references(head);
 	zobj->grefs = refs;
 	zobj->otherend_id = domid;
+	zobj->readonly = readonly;
 	atomic_add(n, &xen_zcopy_stats.granted_refs);
 	return 0;
 
@@ -398,38 +400,41 @@ err_erase:
 	return ret;
 }
 
-int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
-			    struct drm_file *file)
+/*
+ * Grants the pages of the imported buffer @handle of @file to @domid, or
+ * finds the grants an earlier call made, and writes the refs to @grefs.
+ */
+static int xen_zcopy_to_refs(struct drm_device *drm, struct drm_file *file,
+			     u32 handle, u64 domid, u64 grefs, u32 num_grefs,
+			     bool readonly)
 {
-	struct drm_xen_zcopy_dumb_to_refs *req = data;
 	struct xen_zcopy_object *zobj;
 	struct drm_gem_object *obj;
 	grant_ref_t *fresh = NULL;
 	int ret = 0;
 
-	if (req->otherend_id >= DOMID_FIRST_RESERVED) {
-		xen_zcopy_bad_input(drm, "TO_REFS: bad domain id %llu\n",
-				    req->otherend_id);
+	if (domid >= DOMID_FIRST_RESERVED) {
+		xen_zcopy_bad_input(drm, "TO_REFS: bad domain id %llu\n", domid);
 		return -EINVAL;
 	}
 
-	obj = drm_gem_object_lookup(file, req->handle);
+	obj = drm_gem_object_lookup(file, handle);
 	if (!obj) {
 		xen_zcopy_bad_input(drm, "TO_REFS: no buffer with handle %u\n",
-				    req->handle);
+				    handle);
 		return -ENOENT;
 	}
 	zobj = to_xen_zcopy_obj(obj);
 
 	if (zobj->kind != XEN_ZCOPY_IMPORTED) {
 		xen_zcopy_bad_input(drm, "TO_REFS: handle %u is not an imported buffer\n",
-				    req->handle);
+				    handle);
 		ret = -EINVAL;
 		goto out_put;
 	}
-	if (req->num_grefs != zobj->num_pages) {
+	if (num_grefs != zobj->num_pages) {
 		xen_zcopy_bad_input(drm, "TO_REFS: %u refs for a buffer of %u pages\n",
-				    req->num_grefs, zobj->num_pages);
+				    num_grefs, zobj->num_pages);
 		ret = -EINVAL;
 		goto out_put;
 	}
@@ -440,21 +445,21 @@ int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
 		goto out_put;
 	}
 	if (zobj->grefs) {
-		if (zobj->otherend_id != req->otherend_id) {
-			xen_zcopy_bad_input(drm, "TO_REFS: buffer already granted to domain %u\n",
-					    zobj->otherend_id);
+		if (zobj->otherend_id != domid || zobj->readonly != readonly) {
+			xen_zcopy_bad_input(drm, "TO_REFS: buffer already granted to domain %u%s\n",
+					    zobj->otherend_id,
+					    zobj->readonly ? " read-only" : "");
 			ret = -EBUSY;
 			goto out_unlock;
 		}
 	} else {
-		ret = xen_zcopy_grant_pages(zobj, req->otherend_id);
+		ret = xen_zcopy_grant_pages(zobj, domid, readonly);
 		if (ret)
 			goto out_unlock;
 		fresh = zobj->grefs;
 	}
 
-	if (copy_to_user(u64_to_user_ptr((u64)(uintptr_t)req->grefs),
-			 zobj->grefs,
+	if (copy_to_user(u64_to_user_ptr(grefs), zobj->grefs,
 			 array_size(zobj->num_pages, sizeof(*zobj->grefs)))) {
 		xen_zcopy_bad_input(drm, "TO_REFS: cannot write the refs\n");
 		ret = -EFAULT;
@@ -471,4 +476,31 @@ out_unlock:
 out_put:
 	drm_gem_object_put(obj);
 	return ret;
+}
+
+int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,
+			    struct drm_file *file)
+{
+	struct drm_xen_zcopy_dumb_to_refs *req = data;
+
+	/* The v1 ABI carries a plain pointer: take it as a user address. */
+	return xen_zcopy_to_refs(drm, file, req->handle, req->otherend_id,
+				 (u64)(uintptr_t)req->grefs, req->num_grefs,
+				 false);
+}
+
+int xen_zcopy_to_refs2_ioctl(struct drm_device *drm, void *data,
+			     struct drm_file *file)
+{
+	struct drm_xen_zcopy_to_refs2 *req = data;
+
+	if (req->flags & ~DRM_XEN_ZCOPY_TO_REFS2_READ_ONLY ||
+	    req->reserved[0] || req->reserved[1]) {
+		xen_zcopy_bad_input(drm, "TO_REFS2: unknown flags 0x%x or reserved fields set\n",
+				    req->flags);
+		return -EINVAL;
+	}
+	return xen_zcopy_to_refs(drm, file, req->handle, req->domid,
+				 req->grefs, req->num_grefs,
+				 req->flags & DRM_XEN_ZCOPY_TO_REFS2_READ_ONLY);
 }
