@@ -265,6 +265,8 @@ make_initramfs() {
 	[ ${#tests[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/tests "${tests[@]}"
 	[ -x "$TESTS_BUILD/zc_runner" ] &&
 		copy_binaries "$root" /opt/zcopy/bin "$TESTS_BUILD/zc_runner"
+	# What the run must execute on this architecture (igt-tests/expected/).
+	cp "$TOP/igt-tests/expected/$GARCH.txt" "$root/opt/zcopy/expected.txt"
 	[ ${#tools[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/bin "${tools[@]}"
 
 	if [ "$DOMU" = 1 ]; then
