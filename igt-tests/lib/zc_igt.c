@@ -99,13 +99,17 @@ static void zc_run_fixtures(void)
 	}
 }
 
+/*
+ * To stdout: igt_runner turns a passing subtest that wrote anything but
+ * its protocol lines to stderr into "warn".
+ */
 void zc_info(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "(%s:%s) ", zc_prog, zc_current ? zc_current : "-");
+	printf("(%s:%s) ", zc_prog, zc_current ? zc_current : "-");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprintf(fmt, ap);
 	va_end(ap);
 }
 
@@ -307,7 +311,7 @@ int zc_main(int argc, char **argv, const struct zc_subtest *subtests)
 			return ZC_EXIT_SUCCESS;
 		} else {
 			/* igt_runner passes options we do not need (--debug ...). */
-			fprintf(stderr, "%s: ignoring option %s\n", zc_prog, argv[i]);
+			printf("%s: ignoring option %s\n", zc_prog, argv[i]);
 		}
 	}
 

@@ -98,7 +98,7 @@ void __zc_skip(const char *file, int line, const char *fmt, ...)
 #define zc_require(expr) do { if (!(expr)) \
 	__zc_skip(__FILE__, __LINE__, "requirement not met: %s", #expr); } while (0)
 
-/* Diagnostics to stderr with the subtest name prefixed. */
+/* Diagnostics (to stdout, as stderr is for failures) with the subtest name prefixed. */
 void zc_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
