@@ -267,17 +267,18 @@ static bool selected(const char *glob, const char *full)
 /* ---- running the binaries ---- */
 
 /*
- * Starts @argv with stdout on a pipe (returned in @out), stdin on
- * /dev/null; returns the pid, or -errno when the exec failed.
+ * Starts @argv with stdout on a pipe (returned in @out), stderr on
+ * another if @errout is set, stdin on /dev/null; returns the pid, or
+ * -errno when the exec failed.
  */
-static pid_t spawn(char *const argv[], int *out)
+static pid_t spawn(char *const argv[], int *out, int *errout)
 {
-	int pipefd[2], errpipe[2], err = 0;
+	int pipefd[2], errpipe[2], stderrpipe[2] = { -1, -1 }, err = 0;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC))
 		return -errno;
-	if (pipe2(errpipe, O_CLOEXEC)) {
+	if (pipe2(errpipe, O_CLOEXEC) || (errout && pipe2(stderrpipe, O_CLOEXEC))) {
 		err = -errno;
 		close(pipefd[0]);
 		close(pipefd[1]);
@@ -289,6 +290,8 @@ static pid_t spawn(char *const argv[], int *out)
 
 		dup2(null, 0);
 		dup2(pipefd[1], 1);
+		if (errout)
+			dup2(stderrpipe[1], 2);
 		execv(argv[0], argv);
 		err = errno;
 		if (write(errpipe[1], &err, sizeof(err)) < 0)
@@ -297,6 +300,10 @@ static pid_t spawn(char *const argv[], int *out)
 	}
 	close(pipefd[1]);
 	close(errpipe[1]);
+	if (errout) {
+		close(stderrpipe[1]);
+		*errout = stderrpipe[0];
+	}
 	if (pid < 0) {
 		err = -errno;
 	} else if (read(errpipe[0], &err, sizeof(err)) == sizeof(err)) {
@@ -306,6 +313,8 @@ static pid_t spawn(char *const argv[], int *out)
 	close(errpipe[0]);
 	if (err) {
 		close(pipefd[0]);
+		if (errout)
+			close(stderrpipe[0]);
 		return err;
 	}
 	*out = pipefd[0];
@@ -332,7 +341,7 @@ static int list_subtests(const char *bin, char names[][128], char *why, size_t l
 	pid_t pid;
 	FILE *f;
 
-	pid = spawn(argv, &fd);
+	pid = spawn(argv, &fd, NULL);
 	if (pid < 0) {
 		snprintf(why, len, "exec: %s", strerror(-pid));
 		return -1;
@@ -385,34 +394,60 @@ static void scan_output(const char *buf, ssize_t n, const char *want,
 }
 
 /*
- * Runs one subtest; returns its verdict from the "Subtest X: V" line.
- * The kernel log is read while it runs.
+ * Copies the child's stderr to ours; igt_runner takes a line there that
+ * is not a protocol line as a warning (a passing subtest becomes "warn").
+ */
+static void scan_stderr(const char *buf, ssize_t n, char *line, size_t *used,
+			bool *warn)
+{
+	ssize_t i;
+
+	fwrite(buf, 1, n, stderr);
+	for (i = 0; i < n; i++) {
+		if (buf[i] != '\n') {
+			if (*used < 4095)
+				line[(*used)++] = buf[i];
+			continue;
+		}
+		line[*used] = '\0';
+		*used = 0;
+		if (strncmp(line, "Starting subtest: ", 18) &&
+		    strncmp(line, "Subtest ", 8))
+			*warn = true;
+	}
+}
+
+/*
+ * Runs one subtest; returns its verdict from the "Subtest X: V" line,
+ * "warn" for a SUCCESS that wrote to stderr. The kernel log is read while
+ * it runs.
  */
 static const char *run_subtest(const char *bin, const char *name)
 {
 	static char verdict[32];
 	char *argv[] = { (char *)bin, "--run-subtest", (char *)name, NULL };
-	char buf[4096], want[256], line[4096];
+	char buf[4096], want[256], line[4096], eline[4096];
 	double deadline = now() + SUBTEST_TIMEOUT_S;
-	struct pollfd pfd[2];
-	size_t used = 0;
-	int out;
+	struct pollfd pfd[3];
+	size_t used = 0, eused = 0;
+	bool warn = false;
+	int out, err, open_fds = 2;
 	pid_t pid;
 
 	snprintf(verdict, sizeof(verdict), "NOTRUN");
 	snprintf(want, sizeof(want), "Subtest %s: ", name);
-	pid = spawn(argv, &out);
+	pid = spawn(argv, &out, &err);
 	if (pid < 0) {
 		printf("zc_runner: %s: exec: %s\n", bin, strerror(-pid));
 		return verdict;
 	}
 
 	pfd[0].fd = out;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = kmsg.fd;
-	pfd[1].events = POLLIN;
-	for (;;) {
-		int left = (int)((deadline - now()) * 1000);
+	pfd[1].fd = err;
+	pfd[2].fd = kmsg.fd;
+	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
+	while (open_fds) {
+		int left = (int)((deadline - now()) * 1000), k;
 		ssize_t n;
 
 		if (left <= 0) {
@@ -420,19 +455,30 @@ static const char *run_subtest(const char *bin, const char *name)
 			snprintf(verdict, sizeof(verdict), "TIMEOUT");
 			break;
 		}
-		if (poll(pfd, kmsg.fd >= 0 ? 2 : 1, left) <= 0)
+		if (poll(pfd, kmsg.fd >= 0 ? 3 : 2, left) <= 0)
 			continue;
-		if (pfd[1].revents)
+		if (kmsg.fd >= 0 && pfd[2].revents)
 			kmsg_drain();
-		if (!pfd[0].revents)
-			continue;
-		n = read(out, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		scan_output(buf, n, want, line, &used, verdict);
+		for (k = 0; k < 2; k++) {
+			if (!pfd[k].revents)
+				continue;
+			n = read(pfd[k].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				/* poll() skips a negative fd. */
+				pfd[k].fd = -1;
+				open_fds--;
+			} else if (k == 0) {
+				scan_output(buf, n, want, line, &used, verdict);
+			} else {
+				scan_stderr(buf, n, eline, &eused, &warn);
+			}
+		}
 	}
 	close(out);
+	close(err);
 	waitpid(pid, NULL, 0);
+	if (warn && !strcmp(verdict, "SUCCESS"))
+		snprintf(verdict, sizeof(verdict), "warn");
 	return verdict;
 }
 
