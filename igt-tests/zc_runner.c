@@ -10,7 +10,8 @@
  * followed for the whole run: a record at level <= 4 fails the subtest
  * during which it was logged (IGT's dmesg-warn) or, between subtests, the
  * run, unless it matches the regex of the last "add ignored dmesg regex"
- * line since the last subtest marker. A binary that cannot list its
+ * line since the last subtest marker. A SUCCESS that wrote anything but
+ * protocol lines to stderr is "warn" and fails. A binary that cannot list its
  * subtests fails. With a manifest (igt-tests/expected/), a subtest it
  * expects that did not run, one it does not name, and a SKIP it does not
  * expect fail too. The last line is "N passed, N failed, N skipped"; the
