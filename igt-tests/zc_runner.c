@@ -373,48 +373,52 @@ static int list_subtests(const char *bin, char names[][128], char *why, size_t l
 	return -1;
 }
 
-/* Copies the child's stdout to ours and picks the verdict line out. */
-static void scan_output(const char *buf, ssize_t n, const char *want,
-			char *line, size_t *used, char *verdict)
-{
-	ssize_t i;
+/* A child's output stream, copied to ours and cut into lines. */
+struct stream {
+	FILE *copy;
+	char line[4096];
+	size_t used;
+};
 
-	fwrite(buf, 1, n, stdout);
-	fflush(stdout);
-	for (i = 0; i < n; i++) {
-		if (buf[i] != '\n') {
-			if (*used < 4095)
-				line[(*used)++] = buf[i];
+/* Returns the next complete line in @buf (from *@i on), or NULL. */
+static const char *stream_line(struct stream *st, const char *buf, ssize_t n,
+			       ssize_t *i)
+{
+	for (; *i < n; (*i)++) {
+		if (buf[*i] != '\n') {
+			if (st->used < sizeof(st->line) - 1)
+				st->line[st->used++] = buf[*i];
 			continue;
 		}
-		line[*used] = '\0';
-		*used = 0;
-		if (!strncmp(line, want, strlen(want)))
-			sscanf(line + strlen(want), "%31s", verdict);
+		(*i)++;
+		st->line[st->used] = '\0';
+		st->used = 0;
+		return st->line;
 	}
+	return NULL;
 }
 
 /*
- * Copies the child's stderr to ours; igt_runner takes a line there that
- * is not a protocol line as a warning (a passing subtest becomes "warn").
+ * stdout: picks the verdict line out. stderr: igt_runner takes a line
+ * there that is not a protocol line as a warning (a passing subtest
+ * becomes "warn").
  */
-static void scan_stderr(const char *buf, ssize_t n, char *line, size_t *used,
-			bool *warn)
+static void scan(struct stream *st, const char *buf, ssize_t n,
+		 const char *want, char *verdict, bool *warn)
 {
-	ssize_t i;
+	const char *line;
+	ssize_t i = 0;
 
-	fwrite(buf, 1, n, stderr);
-	for (i = 0; i < n; i++) {
-		if (buf[i] != '\n') {
-			if (*used < 4095)
-				line[(*used)++] = buf[i];
-			continue;
-		}
-		line[*used] = '\0';
-		*used = 0;
-		if (strncmp(line, "Starting subtest: ", 18) &&
-		    strncmp(line, "Subtest ", 8))
+	fwrite(buf, 1, n, st->copy);
+	fflush(st->copy);
+	while ((line = stream_line(st, buf, n, &i))) {
+		if (st->copy == stdout) {
+			if (!strncmp(line, want, strlen(want)))
+				sscanf(line + strlen(want), "%31s", verdict);
+		} else if (strncmp(line, "Starting subtest: ", 18) &&
+			   strncmp(line, "Subtest ", 8)) {
 			*warn = true;
+		}
 	}
 }
 
@@ -427,10 +431,10 @@ static const char *run_subtest(const char *bin, const char *name)
 {
 	static char verdict[32];
 	char *argv[] = { (char *)bin, "--run-subtest", (char *)name, NULL };
-	char buf[4096], want[256], line[4096], eline[4096];
+	struct stream st[2] = { { .copy = stdout }, { .copy = stderr } };
+	char buf[4096], want[256];
 	double deadline = now() + SUBTEST_TIMEOUT_S;
 	struct pollfd pfd[3];
-	size_t used = 0, eused = 0;
 	bool warn = false;
 	int out, err, open_fds = 2;
 	pid_t pid;
@@ -468,10 +472,8 @@ static const char *run_subtest(const char *bin, const char *name)
 				/* poll() skips a negative fd. */
 				pfd[k].fd = -1;
 				open_fds--;
-			} else if (k == 0) {
-				scan_output(buf, n, want, line, &used, verdict);
 			} else {
-				scan_stderr(buf, n, eline, &eused, &warn);
+				scan(&st[k], buf, n, want, verdict, &warn);
 			}
 		}
 	}
