@@ -1,34 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zc_runner: runs every subtest of every IGT-style binary in a directory,
- * one process per subtest, the way igt_runner does, inside the testbed.
+ * zc_runner: runs every subtest of the IGT-style binaries a directory's
+ * test-list.txt names, one process per subtest, judging them by the rules
+ * igt_runner applies (shared/IGT-PROTOCOL.md), inside the testbed.
  *
- *	zc_runner DIR [GLOB]
+ *	zc_runner [--expect MANIFEST] [--have FEATURE]... DIR [GLOB]
  *
- * GLOB (fnmatch) selects "bin" or "bin@subtest" names. A subtest that logs
- * a kernel message at KERN_WARNING or worse fails (IGT's dmesg-warn). The
- * last line is "N passed, N failed, N skipped"; the exit code is 0 only
- * when nothing failed.
+ * GLOB (fnmatch) selects "bin" or "bin@subtest" names. The kernel log is
+ * followed for the whole run: a record at level <= 4 fails the subtest
+ * during which it was logged (IGT's dmesg-warn) or, between subtests, the
+ * run, unless it matches the regex of the last "add ignored dmesg regex"
+ * line since the last subtest marker. A SUCCESS that wrote anything but
+ * protocol lines to stderr is "warn" and fails. A binary that cannot list its
+ * subtests fails. With a manifest (igt-tests/expected/), a subtest it
+ * expects that did not run, one it does not name, and a SKIP it does not
+ * expect fail too. The last line is "N passed, N failed, N skipped"; the
+ * exit code is 0 only when nothing failed.
  */
 
-#include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "zc_igt.h"
+
 #define SUBTEST_TIMEOUT_S	180
 #define MAX_SUBTESTS		256
+#define MAX_EXPECTED		1024
+#define MAX_FEATURES		8
 
-static int kmsg_fd = -1;
+static int passed, failed, skipped;
 
 static double now(void)
 {
@@ -38,124 +50,409 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Skips what the kernel logged so far. */
-static void kmsg_skip(void)
+/* ---- the kernel log, followed from start to end ---- */
+
+static struct {
+	int fd;
+	regex_t ignore;
+	bool have_ignore;
+	/* What the records logged now are attributed to. */
+	const char *owner;
+	int warnings;
+} kmsg = { .fd = -1, .owner = "zc_runner" };
+
+static void kmsg_set_ignore(const char *re)
 {
-	if (kmsg_fd >= 0)
-		lseek(kmsg_fd, 0, SEEK_END);
+	int err;
+
+	if (kmsg.have_ignore)
+		regfree(&kmsg.ignore);
+	kmsg.have_ignore = false;
+	if (!re)
+		return;
+	err = regcomp(&kmsg.ignore, re, REG_EXTENDED | REG_NOSUB);
+	if (err) {
+		char msg[128];
+
+		regerror(err, &kmsg.ignore, msg, sizeof(msg));
+		printf("zc_runner: bad ignore regex '%s': %s\n", re, msg);
+		return;
+	}
+	kmsg.have_ignore = true;
 }
 
 /*
- * Warnings that say nothing about the code under test, like IGT runner's
- * igt_dmesg_whitelist; both come from timers running late because the
- * emulated (TCG) machine is slow or its host is loaded: vkms' vblank
- * hrtimer firing more than a frame late, and the hrtimer interrupt's
- * once-per-boot note that it took long.
+ * One record, "prio,seq,usec,flags;text\n" and maybe " KEY=value" lines:
+ * a subtest marker forgets the ignore regex, an ignore line sets it, and
+ * a record at level <= 4 the regex does not match is a warning.
  */
-static const char *const kmsg_benign[] = {
-	"vkms_vblank_simulate: vblank timer overrun",
-	"hrtimer: interrupt took ",
-	/*
-	 * The grant table core's own line when Dom0's table is full, which
-	 * zcopy_limits@grant-exhaustion brings about on purpose; the test
-	 * checks the driver's notice and errno itself.
-	 */
-	"xen:grant_table: xen/grant-table: max_grant_frames reached",
-};
-
-static int kmsg_is_benign(const char *text)
+static void kmsg_record(char *rec)
 {
-	unsigned int i;
+	char *text = strchr(rec, ';'), *p, cont = '-';
+	unsigned int prio = 0;
+	unsigned long long seq, usec;
 
-	for (i = 0; i < sizeof(kmsg_benign) / sizeof(kmsg_benign[0]); i++)
-		if (strstr(text, kmsg_benign[i]))
-			return 1;
-	return 0;
+	if (!text || sscanf(rec, "%u,%llu,%llu,%c;", &prio, &seq, &usec, &cont) < 3)
+		return;
+	text++;
+	text[strcspn(text, "\n")] = '\0';
+
+	if (strstr(text, ZC_KMSG_MARKER))
+		kmsg_set_ignore(NULL);
+	p = strstr(text, ZC_KMSG_IGNORE);
+	if (p)
+		kmsg_set_ignore(p + strlen(ZC_KMSG_IGNORE));
+
+	if ((prio & 7) > 4 || cont == 'c')
+		return;
+	if (kmsg.have_ignore && !regexec(&kmsg.ignore, text, 0, NULL, 0)) {
+		printf("dmesg-ignored (%s): %s\n", kmsg.owner, text);
+		return;
+	}
+	printf("dmesg-warn (%s): %s\n", kmsg.owner, text);
+	kmsg.warnings++;
 }
 
-/*
- * Prints and counts kernel (facility 0) records at level <= 4 logged
- * since kmsg_skip(). Records are "prio,seq,usec,flags;text".
- */
-static int kmsg_warnings(void)
+/* Reads what the kernel logged since the last call. */
+static void kmsg_drain(void)
 {
 	char rec[8192];
-	int warnings = 0;
 	ssize_t n;
 
-	if (kmsg_fd < 0)
-		return 0;
+	if (kmsg.fd < 0)
+		return;
 	for (;;) {
-		n = read(kmsg_fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records */
+		n = read(kmsg.fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE) {
+			printf("dmesg-warn (%s): kernel log records lost\n", kmsg.owner);
+			kmsg.warnings++;
+			continue;
+		}
 		if (n <= 0)
 			break;
 		rec[n] = '\0';
-		if (atoi(rec) <= 4) {
-			char *text = strchr(rec, ';');
-			int benign = kmsg_is_benign(rec);
-
-			printf("%s: %s", benign ? "dmesg-ignored" : "dmesg-warn",
-			       text ? text + 1 : rec);
-			if (rec[n - 1] != '\n')
-				printf("\n");
-			if (!benign)
-				warnings++;
-		}
+		kmsg_record(rec);
 	}
+}
+
+/* Attributes what follows to @owner; returns the warnings of the last. */
+static int kmsg_attribute(const char *owner)
+{
+	int warnings;
+
+	kmsg_drain();
+	warnings = kmsg.warnings;
+	kmsg.warnings = 0;
+	kmsg.owner = owner;
 	return warnings;
 }
 
-static int list_subtests(const char *bin, char names[][128])
+/* Between subtests the runner owns the kernel log: a warning fails the run. */
+static void runner_warnings(int warnings, const char *when, const char *name)
 {
-	char cmd[4096], line[256];
-	int n = 0;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "'%s' --list-subtests", bin);
-	p = popen(cmd, "r");
-	if (!p)
-		return 0;
-	while (n < MAX_SUBTESTS && fgets(line, sizeof(line), p)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0])
-			snprintf(names[n++], 128, "%s", line);
-	}
-	pclose(p);
-	return n;
+	if (!warnings)
+		return;
+	failed++;
+	printf("[FAIL] zc_runner: dmesg-warn between subtests (%s %s)\n", when, name);
 }
 
-/* Runs one subtest; returns its verdict from the "Subtest X: V" line. */
+static void kmsg_open(void)
+{
+	int fd;
+
+	kmsg.fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg.fd < 0) {
+		printf("zc_runner: no /dev/kmsg, dmesg-warn checks are off\n");
+		return;
+	}
+	lseek(kmsg.fd, 0, SEEK_END);
+	/*
+	 * The timer noise the harness ignores in every subtest is no more
+	 * the runner's fault; it goes through the log like any ignore line.
+	 */
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dprintf(fd, "<6>[IGT] zc_runner: " ZC_KMSG_IGNORE "%s\n",
+			ZC_DMESG_NOISE);
+		close(fd);
+	}
+}
+
+/* ---- the manifest: what the run must execute, and what may skip ---- */
+
+struct expected {
+	char name[160];
+	bool skip;
+	bool seen;
+};
+
+static struct expected expected[MAX_EXPECTED];
+static int nr_expected = -1;	/* no manifest */
+static const char *features[MAX_FEATURES];
+static int nr_features;
+
+static bool have_feature(const char *f)
+{
+	int i;
+
+	for (i = 0; i < nr_features; i++)
+		if (!strcmp(features[i], f))
+			return true;
+	return false;
+}
+
+/*
+ * Lines: "bin@subtest", "bin@subtest skip REASON" or "bin@subtest
+ * skip-without FEATURE REASON" (a SKIP is expected unless the run has
+ * FEATURE); '#' starts a comment.
+ */
+static int load_manifest(const char *path)
+{
+	char line[512], kw[32], feat[32];
+	struct expected *e;
+	FILE *f = fopen(path, "r");
+	int n;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	nr_expected = 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "#\n")] = '\0';
+		if (nr_expected == MAX_EXPECTED) {
+			fprintf(stderr, "%s: more than %d lines\n", path, MAX_EXPECTED);
+			fclose(f);
+			return -1;
+		}
+		e = &expected[nr_expected];
+		memset(e, 0, sizeof(*e));
+		n = sscanf(line, "%159s %31s %31s", e->name, kw, feat);
+		if (n < 1)
+			continue;
+		if (n >= 2 && !strcmp(kw, "skip")) {
+			e->skip = true;
+		} else if (n == 3 && !strcmp(kw, "skip-without")) {
+			e->skip = !have_feature(feat);
+		} else if (n >= 2) {
+			fprintf(stderr, "%s: bad line '%s'\n", path, line);
+			fclose(f);
+			return -1;
+		}
+		nr_expected++;
+	}
+	fclose(f);
+	return 0;
+}
+
+static struct expected *find_expected(const char *full)
+{
+	int i;
+
+	for (i = 0; i < nr_expected; i++)
+		if (!strcmp(expected[i].name, full))
+			return &expected[i];
+	return NULL;
+}
+
+static bool selected(const char *glob, const char *full)
+{
+	char bin[160];
+
+	if (!glob || !fnmatch(glob, full, 0))
+		return true;
+	snprintf(bin, sizeof(bin), "%.*s", (int)strcspn(full, "@"), full);
+	return !fnmatch(glob, bin, 0);
+}
+
+/* ---- running the binaries ---- */
+
+/*
+ * Starts @argv with stdout on a pipe (returned in @out), stderr on
+ * another if @errout is set, stdin on /dev/null; returns the pid, or
+ * -errno when the exec failed.
+ */
+static pid_t spawn(char *const argv[], int *out, int *errout)
+{
+	int pipefd[2], errpipe[2], stderrpipe[2] = { -1, -1 }, err = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	if (pipe2(errpipe, O_CLOEXEC) || (errout && pipe2(stderrpipe, O_CLOEXEC))) {
+		err = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return err;
+	}
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		dup2(null, 0);
+		dup2(pipefd[1], 1);
+		if (errout)
+			dup2(stderrpipe[1], 2);
+		execv(argv[0], argv);
+		err = errno;
+		if (write(errpipe[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	close(errpipe[1]);
+	if (errout) {
+		close(stderrpipe[1]);
+		*errout = stderrpipe[0];
+	}
+	if (pid < 0) {
+		err = -errno;
+	} else if (read(errpipe[0], &err, sizeof(err)) == sizeof(err)) {
+		waitpid(pid, NULL, 0);
+		err = -err;
+	}
+	close(errpipe[0]);
+	if (err) {
+		close(pipefd[0]);
+		if (errout)
+			close(stderrpipe[0]);
+		return err;
+	}
+	*out = pipefd[0];
+	return pid;
+}
+
+static bool valid_name(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+/*
+ * Every whitespace-separated word on stdout of "BIN --list-subtests" is a
+ * subtest, as igt_runner reads it. Returns how many, or -1 with @why set.
+ */
+static int list_subtests(const char *bin, char names[][128], char *why, size_t len)
+{
+	char *argv[] = { (char *)bin, "--list-subtests", NULL };
+	char word[128];
+	int fd, status, n = 0, bad = 0;
+	pid_t pid;
+	FILE *f;
+
+	pid = spawn(argv, &fd, NULL);
+	if (pid < 0) {
+		snprintf(why, len, "exec: %s", strerror(-pid));
+		return -1;
+	}
+	f = fdopen(fd, "r");
+	while (f && fscanf(f, "%127s", word) == 1) {
+		if (!valid_name(word) && !bad++)
+			snprintf(why, len, "bad subtest name '%s'", word);
+		if (n < MAX_SUBTESTS)
+			snprintf(names[n++], 128, "%s", word);
+	}
+	if (f)
+		fclose(f);
+	else
+		close(fd);
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status))
+		snprintf(why, len, "killed by signal %d", WTERMSIG(status));
+	else if (WEXITSTATUS(status))
+		snprintf(why, len, "exit code %d%s", WEXITSTATUS(status),
+			 WEXITSTATUS(status) == 127 ? ", a library missing?" : "");
+	else if (!n)
+		snprintf(why, len, "none listed");
+	else if (n == MAX_SUBTESTS)
+		snprintf(why, len, "more than %d", MAX_SUBTESTS - 1);
+	else if (!bad)
+		return n;
+	return -1;
+}
+
+/* A child's output stream, copied to ours and cut into lines. */
+struct stream {
+	FILE *copy;
+	char line[4096];
+	size_t used;
+};
+
+/* Returns the next complete line in @buf (from *@i on), or NULL. */
+static const char *stream_line(struct stream *st, const char *buf, ssize_t n,
+			       ssize_t *i)
+{
+	for (; *i < n; (*i)++) {
+		if (buf[*i] != '\n') {
+			if (st->used < sizeof(st->line) - 1)
+				st->line[st->used++] = buf[*i];
+			continue;
+		}
+		(*i)++;
+		st->line[st->used] = '\0';
+		st->used = 0;
+		return st->line;
+	}
+	return NULL;
+}
+
+/*
+ * stdout: picks the verdict line out. stderr: igt_runner takes a line
+ * there that is not a protocol line as a warning (a passing subtest
+ * becomes "warn").
+ */
+static void scan(struct stream *st, const char *buf, ssize_t n,
+		 const char *want, char *verdict, bool *warn)
+{
+	const char *line;
+	ssize_t i = 0;
+
+	fwrite(buf, 1, n, st->copy);
+	fflush(st->copy);
+	while ((line = stream_line(st, buf, n, &i))) {
+		if (st->copy == stdout) {
+			if (!strncmp(line, want, strlen(want)))
+				sscanf(line + strlen(want), "%31s", verdict);
+		} else if (strncmp(line, "Starting subtest: ", 18) &&
+			   strncmp(line, "Subtest ", 8)) {
+			*warn = true;
+		}
+	}
+}
+
+/*
+ * Runs one subtest; returns its verdict from the "Subtest X: V" line,
+ * "warn" for a SUCCESS that wrote to stderr. The kernel log is read while
+ * it runs.
+ */
 static const char *run_subtest(const char *bin, const char *name)
 {
 	static char verdict[32];
-	char buf[4096], want[256], line[4096];
+	char *argv[] = { (char *)bin, "--run-subtest", (char *)name, NULL };
+	struct stream st[2] = { { .copy = stdout }, { .copy = stderr } };
+	char buf[4096], want[256];
 	double deadline = now() + SUBTEST_TIMEOUT_S;
-	size_t used = 0;
-	int pipefd[2], status;
-	struct pollfd pfd;
+	struct pollfd pfd[3];
+	bool warn = false;
+	int out, err, open_fds = 2;
 	pid_t pid;
 
 	snprintf(verdict, sizeof(verdict), "NOTRUN");
 	snprintf(want, sizeof(want), "Subtest %s: ", name);
-	if (pipe(pipefd))
-		return "FAIL";
-
-	pid = fork();
-	if (pid == 0) {
-		dup2(pipefd[1], 1);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		execl(bin, bin, "--run-subtest", name, (char *)NULL);
-		_exit(127);
+	pid = spawn(argv, &out, &err);
+	if (pid < 0) {
+		printf("zc_runner: %s: exec: %s\n", bin, strerror(-pid));
+		return verdict;
 	}
-	close(pipefd[1]);
 
-	pfd.fd = pipefd[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		int left = (int)((deadline - now()) * 1000);
+	pfd[0].fd = out;
+	pfd[1].fd = err;
+	pfd[2].fd = kmsg.fd;
+	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
+	while (open_fds) {
+		int left = (int)((deadline - now()) * 1000), k;
 		ssize_t n;
 
 		if (left <= 0) {
@@ -163,102 +460,167 @@ static const char *run_subtest(const char *bin, const char *name)
 			snprintf(verdict, sizeof(verdict), "TIMEOUT");
 			break;
 		}
-		if (poll(&pfd, 1, left) <= 0)
+		if (poll(pfd, kmsg.fd >= 0 ? 3 : 2, left) <= 0)
 			continue;
-		n = read(pipefd[0], buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		fwrite(buf, 1, n, stdout);
-		fflush(stdout);
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (used < sizeof(line) - 1)
-					line[used++] = buf[i];
+		if (kmsg.fd >= 0 && pfd[2].revents)
+			kmsg_drain();
+		for (k = 0; k < 2; k++) {
+			if (!pfd[k].revents)
 				continue;
+			n = read(pfd[k].fd, buf, sizeof(buf));
+			if (n <= 0) {
+				/* poll() skips a negative fd. */
+				pfd[k].fd = -1;
+				open_fds--;
+			} else {
+				scan(&st[k], buf, n, want, verdict, &warn);
 			}
-			line[used] = '\0';
-			used = 0;
-			if (!strncmp(line, want, strlen(want)))
-				sscanf(line + strlen(want), "%31s", verdict);
 		}
 	}
-	close(pipefd[0]);
-	waitpid(pid, &status, 0);
+	close(out);
+	close(err);
+	waitpid(pid, NULL, 0);
+	if (warn && !strcmp(verdict, "SUCCESS"))
+		snprintf(verdict, sizeof(verdict), "warn");
 	return verdict;
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
+/* Prints the result line of one subtest, judged against the manifest. */
+static void judge(const char *full, const char *v, int warns, double t)
 {
-	return strcmp((*a)->d_name, (*b)->d_name);
+	struct expected *e = nr_expected >= 0 ? find_expected(full) : NULL;
+	const char *why = NULL;
+
+	if (e)
+		e->seen = true;
+	if (nr_expected >= 0 && !e)
+		why = "not in the manifest";
+	else if (e && !strcmp(v, "SKIP") && !e->skip)
+		why = "not expected to skip";
+	else if (e && !strcmp(v, "SUCCESS") && e->skip)
+		why = "the manifest expects SKIP";
+
+	if (!strcmp(v, "SUCCESS") && !warns && !why) {
+		passed++;
+		printf("[PASS] %s (%.2fs)\n", full, t);
+	} else if (!strcmp(v, "SKIP") && !warns && !why) {
+		skipped++;
+		printf("[SKIP] %s\n", full);
+	} else {
+		failed++;
+		printf("[FAIL] %s: %s%s%s%s (%.2fs)\n", full, v,
+		       warns ? ", dmesg-warn" : "", why ? ", " : "", why ? why : "", t);
+	}
+}
+
+/* Expected subtests the run selected but did not execute. */
+static void check_not_run(const char *glob)
+{
+	int i;
+
+	for (i = 0; i < nr_expected; i++) {
+		if (expected[i].seen || !selected(glob, expected[i].name))
+			continue;
+		failed++;
+		printf("[FAIL] %s: NOTRUN, expected by the manifest\n",
+		       expected[i].name);
+	}
+}
+
+/* Whether GLOB may select subtests of BIN (which could not list them). */
+static bool may_select(const char *glob, const char *bin)
+{
+	size_t len = strlen(bin);
+
+	return !glob || !fnmatch(glob, bin, 0) ||
+	       (!strncmp(glob, bin, len) && glob[len] == '@');
+}
+
+static void run_binary(const char *dir, const char *base, const char *glob)
+{
+	static char names[MAX_SUBTESTS][128];
+	char bin[4096], full[256], why[160];
+	int n, j;
+
+	snprintf(bin, sizeof(bin), "%s/%s", dir, base);
+	n = list_subtests(bin, names, why, sizeof(why));
+	if (n < 0) {
+		if (may_select(glob, base)) {
+			failed++;
+			printf("[FAIL] %s: cannot list subtests (%s)\n", base, why);
+		}
+		return;
+	}
+	for (j = 0; j < n; j++) {
+		const char *v;
+		double t0;
+
+		snprintf(full, sizeof(full), "%s@%s", base, names[j]);
+		if (!selected(glob, full))
+			continue;
+		runner_warnings(kmsg_attribute(full), "before", full);
+		t0 = now();
+		v = run_subtest(bin, names[j]);
+		judge(full, v, kmsg_attribute("zc_runner"), now() - t0);
+	}
+}
+
+/* The binaries test-list.txt names, as igt_runner reads it. */
+static int run_test_list(const char *dir, const char *glob)
+{
+	char path[4096], word[256];
+	bool in = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/test-list.txt", dir);
+	f = fopen(path, "r");
+	if (!f) {
+		printf("zc_runner: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fscanf(f, "%255s", word) == 1) {
+		if (!strcmp(word, "TESTLIST"))
+			in = true;
+		else if (!strcmp(word, "END"))
+			break;
+		else if (in)
+			run_binary(dir, word, glob);
+	}
+	fclose(f);
+	return in ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-	static char names[MAX_SUBTESTS][128];
-	int passed = 0, failed = 0, skipped = 0;
-	const char *dir, *glob;
-	struct dirent **ents;
-	int nents, i, j;
+	const char *dir, *glob, *manifest = NULL;
+	int i = 1;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s DIR [GLOB]\n", argv[0]);
-		return 2;
-	}
-	dir = argv[1];
-	glob = argc > 2 && argv[2][0] ? argv[2] : NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-
-	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (kmsg_fd < 0)
-		printf("zc_runner: no /dev/kmsg, dmesg-warn checks are off\n");
-
-	nents = scandir(dir, &ents, NULL, by_name);
-	if (nents < 0) {
-		perror(dir);
+	for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
+		if (!strcmp(argv[i], "--expect"))
+			manifest = argv[i + 1];
+		else if (!strcmp(argv[i], "--have") && nr_features < MAX_FEATURES)
+			features[nr_features++] = argv[i + 1];
+		else
+			break;
+	}
+	if (i >= argc || !strncmp(argv[i], "--", 2)) {
+		fprintf(stderr, "usage: %s [--expect MANIFEST] [--have FEATURE]... DIR [GLOB]\n",
+			argv[0]);
 		return 2;
 	}
+	dir = argv[i];
+	glob = i + 1 < argc && argv[i + 1][0] ? argv[i + 1] : NULL;
+	if (manifest && load_manifest(manifest))
+		return 2;
 
-	for (i = 0; i < nents; i++) {
-		char bin[4096];
-		struct stat st;
-		int n;
-
-		snprintf(bin, sizeof(bin), "%s/%s", dir, ents[i]->d_name);
-		if (ents[i]->d_name[0] == '.' || stat(bin, &st) ||
-		    !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
-			continue;
-
-		n = list_subtests(bin, names);
-		for (j = 0; j < n; j++) {
-			char full[512];
-			const char *v;
-			double t0;
-			int warns;
-
-			snprintf(full, sizeof(full), "%s@%s", ents[i]->d_name, names[j]);
-			if (glob && fnmatch(glob, full, 0) &&
-			    fnmatch(glob, ents[i]->d_name, 0))
-				continue;
-
-			kmsg_skip();
-			t0 = now();
-			v = run_subtest(bin, names[j]);
-			warns = kmsg_warnings();
-			if (!strcmp(v, "SUCCESS") && !warns) {
-				passed++;
-				printf("[PASS] %s (%.2fs)\n", full, now() - t0);
-			} else if (!strcmp(v, "SKIP") && !warns) {
-				skipped++;
-				printf("[SKIP] %s\n", full);
-			} else {
-				failed++;
-				printf("[FAIL] %s: %s%s (%.2fs)\n", full, v,
-				       warns ? ", dmesg-warn" : "", now() - t0);
-			}
-		}
-		free(ents[i]);
+	kmsg_open();
+	if (run_test_list(dir, glob)) {
+		failed++;
+		printf("[FAIL] zc_runner: no usable %s/test-list.txt\n", dir);
 	}
-	free(ents);
+	runner_warnings(kmsg_attribute("zc_runner"), "after", "the last subtest");
+	check_not_run(glob);
 
 	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
 	return failed ? 1 : 0;

@@ -409,7 +409,12 @@ static void test_bad_input_flood(void)
 static const struct zc_subtest subtests[] = {
 	{ "max-pages-param", test_max_pages_param },
 	{ "large-from-refs", test_large_from_refs },
-	{ "grant-exhaustion", test_grant_exhaustion },
+	/*
+	 * The grant table core logs this when Dom0's table is full, which
+	 * the subtest brings about; it checks the driver's notice itself.
+	 */
+	{ "grant-exhaustion", test_grant_exhaustion,
+	  .dmesg_ignore = "max_grant_frames reached" },
 	{ "to-refs-huge", test_to_refs_huge },
 	{ "bad-input-flood", test_bad_input_flood },
 	{ }

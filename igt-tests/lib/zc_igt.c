@@ -24,6 +24,10 @@
 
 #include "zc_igt.h"
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC	(1U << 2)	/* <linux/close_range.h> */
+#endif
+
 /* A subtest that runs longer is killed and reported as TIMEOUT. */
 #define ZC_SUBTEST_TIMEOUT_S	150
 
@@ -32,6 +36,7 @@
 
 static const char *zc_prog;
 static const char *zc_current;
+static bool zc_sentinel_stderr;
 
 struct zc_fixture {
 	void (*fn)(void *);
@@ -94,13 +99,17 @@ static void zc_run_fixtures(void)
 	}
 }
 
+/*
+ * To stdout: igt_runner turns a passing subtest that wrote anything but
+ * its protocol lines to stderr into "warn".
+ */
 void zc_info(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "(%s:%s) ", zc_prog, zc_current ? zc_current : "-");
+	printf("(%s:%s) ", zc_prog, zc_current ? zc_current : "-");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprintf(fmt, ap);
 	va_end(ap);
 }
 
@@ -149,21 +158,51 @@ static double zc_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* igt_runner attributes kernel messages to the subtest named here. */
-static void zc_kmsg_marker(const char *name)
+/*
+ * igt_runner attributes kernel messages to the subtest named in the
+ * marker and counts those at level <= 4 against it, so the marker itself
+ * is logged at level 6; the line after it names the warnings the subtest
+ * may cause without failing.
+ */
+static void zc_kmsg_marker(const struct zc_subtest *t)
 {
-	char buf[256];
+	char buf[1024];
 	int fd, len;
 
 	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	len = snprintf(buf, sizeof(buf), "[IGT] %s: starting subtest %s\n",
-		       zc_prog, name);
+	len = snprintf(buf, sizeof(buf), "<6>[IGT] %s" ZC_KMSG_MARKER "%s\n",
+		       zc_prog, t->name);
 	/* Not root: igt_runner then just cannot attribute warnings. */
 	if (write(fd, buf, len) < 0)
 		fprintf(stderr, "%s: cannot write the kmsg marker\n", zc_prog);
+	len = snprintf(buf, sizeof(buf), "<6>[IGT] " ZC_KMSG_IGNORE "%s%s%s\n",
+		       ZC_DMESG_NOISE, t->dmesg_ignore ? "|" : "",
+		       t->dmesg_ignore ? t->dmesg_ignore : "");
+	if (write(fd, buf, len) < 0)
+		fprintf(stderr, "%s: cannot write the kmsg ignore line\n", zc_prog);
 	close(fd);
+}
+
+/*
+ * Protocol lines go to stdout; in multiple mode igt_runner wants them on
+ * stderr too, to split the stderr it captured between subtests.
+ */
+static __attribute__((format(printf, 1, 2))) void zc_sentinel(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	if (!zc_sentinel_stderr)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
 }
 
 /* Runs one subtest in a child; returns SUCCESS, FAIL, SKIP, ... */
@@ -174,9 +213,8 @@ static const char *zc_run_one(const struct zc_subtest *t)
 	int status;
 	pid_t pid;
 
-	printf("Starting subtest: %s\n", t->name);
-	fflush(stdout);
-	zc_kmsg_marker(t->name);
+	zc_sentinel("Starting subtest: %s\n", t->name);
+	zc_kmsg_marker(t);
 
 	pid = fork();
 	if (pid < 0) {
@@ -220,8 +258,7 @@ static const char *zc_run_one(const struct zc_subtest *t)
 		verdict = "CRASH";
 	}
 out:
-	printf("Subtest %s: %s (%.3fs)\n", t->name, verdict, zc_now() - start);
-	fflush(stdout);
+	zc_sentinel("Subtest %s: %s (%.3fs)\n", t->name, verdict, zc_now() - start);
 	return verdict;
 }
 
@@ -250,6 +287,14 @@ int zc_main(int argc, char **argv, const struct zc_subtest *subtests)
 
 	zc_prog = basename(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	zc_sentinel_stderr = getenv("IGT_SENTINEL_ON_STDERR");
+	/*
+	 * Whatever the runner left open (its socket, pipes of other tests)
+	 * must not reach what the subtests spawn: a daemon holding them
+	 * keeps the runner waiting for their end.
+	 */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC))
+		fprintf(stderr, "%s: close_range: %s\n", zc_prog, strerror(errno));
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--list-subtests")) {
@@ -266,7 +311,7 @@ int zc_main(int argc, char **argv, const struct zc_subtest *subtests)
 			return ZC_EXIT_SUCCESS;
 		} else {
 			/* igt_runner passes options we do not need (--debug ...). */
-			fprintf(stderr, "%s: ignoring option %s\n", zc_prog, argv[i]);
+			printf("%s: ignoring option %s\n", zc_prog, argv[i]);
 		}
 	}
 

@@ -8,6 +8,7 @@
  *	static void test_foo(void) { ...; zc_assert(x == 1); }
  *	static const struct zc_subtest subtests[] = {
  *		{ "foo", test_foo },
+ *		{ "bar", test_bar, .dmesg_ignore = "expected warning" },
  *		{ }
  *	};
  *	ZC_MAIN(subtests)
@@ -28,7 +29,30 @@
 struct zc_subtest {
 	const char *name;		/* [A-Za-z0-9_-] only */
 	void (*func)(void);
+	/*
+	 * Optional: an extended regex (POSIX ERE, also valid for IGT's
+	 * PCRE) of kernel warnings the subtest causes on purpose. The
+	 * runner then does not count matching lines against it.
+	 */
+	const char *dmesg_ignore;
 };
+
+/*
+ * Kernel warnings every subtest may see that say nothing about the code
+ * under test: timers running late because the emulated (TCG) machine is
+ * slow or its host loaded (vkms' vblank hrtimer firing more than a frame
+ * late, the hrtimer interrupt's once-per-boot note that it took long).
+ */
+#define ZC_DMESG_NOISE \
+	"vkms_vblank_simulate: vblank timer overrun|hrtimer: interrupt took "
+
+/*
+ * The kmsg lines igt_runner (and zc_runner) read: the first attributes
+ * the kernel messages that follow to a subtest, the second tells them
+ * which of those to ignore (the last one wins until the next marker).
+ */
+#define ZC_KMSG_MARKER		": starting subtest "
+#define ZC_KMSG_IGNORE		"add ignored dmesg regex: "
 
 /* Exit codes understood by igt_runner. */
 #define ZC_EXIT_SUCCESS	0
@@ -74,7 +98,7 @@ void __zc_skip(const char *file, int line, const char *fmt, ...)
 #define zc_require(expr) do { if (!(expr)) \
 	__zc_skip(__FILE__, __LINE__, "requirement not met: %s", #expr); } while (0)
 
-/* Diagnostics to stderr with the subtest name prefixed. */
+/* Diagnostics (to stdout, as stderr is for failures) with the subtest name prefixed. */
 void zc_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*

@@ -113,7 +113,8 @@ demo)
 	;;
 *)
 	if [ -x /opt/zcopy/bin/zc_runner ]; then
-		/opt/zcopy/bin/zc_runner /opt/zcopy/tests $tests
+		/opt/zcopy/bin/zc_runner --expect /opt/zcopy/expected.txt \
+			$([ "$domu" = 1 ] && echo --have domu) /opt/zcopy/tests $tests
 		rc=$?
 	else
 		echo "init: no test runner in the initramfs"

@@ -265,6 +265,8 @@ make_initramfs() {
 	[ ${#tests[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/tests "${tests[@]}"
 	[ -x "$TESTS_BUILD/zc_runner" ] &&
 		copy_binaries "$root" /opt/zcopy/bin "$TESTS_BUILD/zc_runner"
+	# What the run must execute on this architecture (igt-tests/expected/).
+	cp "$TOP/igt-tests/expected/$GARCH.txt" "$root/opt/zcopy/expected.txt"
 	[ ${#tools[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/bin "${tools[@]}"
 
 	if [ "$DOMU" = 1 ]; then
@@ -516,6 +518,15 @@ report_check() {
 	else
 		echo "testbed: the runner printed no summary line"
 		failed=$((failed + 1))
+	fi
+
+	# A module Dom0's init could not load leaves tests to skip or fail
+	# for a reason of the testbed's, not theirs.
+	if tr -d '\r\000' <"$con" | grep -E 'init: modprobe .* failed' >"$CACHE/modprobe-failed.log"; then
+		cat "$CACHE/modprobe-failed.log"
+		host_result modules-loaded fail
+	else
+		host_result modules-loaded ok
 	fi
 
 	between "$con" BEGIN-DMESG END-DMESG >"$CACHE/dmesg.log"
