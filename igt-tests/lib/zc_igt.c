@@ -170,6 +170,7 @@ static void zc_kmsg_marker(const char *name)
 static const char *zc_run_one(const struct zc_subtest *t)
 {
 	double start = zc_now();
+	struct zc_oracle base;
 	const char *verdict;
 	int status;
 	pid_t pid;
@@ -178,6 +179,7 @@ static const char *zc_run_one(const struct zc_subtest *t)
 	fflush(stdout);
 	zc_kmsg_marker(t->name);
 
+	zc_oracle_read(&base);
 	pid = fork();
 	if (pid < 0) {
 		perror("fork");
@@ -219,6 +221,9 @@ static const char *zc_run_one(const struct zc_subtest *t)
 			t->name, WTERMSIG(status), strsignal(WTERMSIG(status)));
 		verdict = "CRASH";
 	}
+	if (!strcmp(verdict, "SUCCESS") &&
+	    zc_oracle_check(&base, t->oracle, t->name))
+		verdict = "FAIL";
 out:
 	printf("Subtest %s: %s (%.3fs)\n", t->name, verdict, zc_now() - start);
 	fflush(stdout);
