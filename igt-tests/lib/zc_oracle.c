@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <xen/sys/gntalloc.h>
+#include <xen/sys/gntdev.h>
 
 #include "zc_domu.h"
 #include "zc_oracle.h"
@@ -254,4 +255,57 @@ long zc_oracle_xen_active(int domid)
 	if (pclose(f))
 		return -EIO;
 	return count;
+}
+
+long zc_oracle_scratch_kb(void)
+{
+	unsigned long long a, b, sum = 0;
+	char line[256];
+	FILE *f = fopen("/proc/iomem", "r");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "Xen scratch") &&
+		    sscanf(line, " %llx-%llx", &a, &b) == 2)
+			sum += b - a + 1;
+	fclose(f);
+	return sum / 1024;
+}
+
+long zc_oracle_unpopulated_used(void)
+{
+	const uint32_t chunk = ZC_ORACLE_POOL_CHUNK;
+	struct ioctl_gntdev_map_grant_ref *op;
+	long pool = zc_oracle_scratch_kb() / 4, taken = 0;
+	long balloon = zc_read_long(ZC_BALLOON_KB);
+	int fd, err = 0;
+
+	/* No pool yet is none in use: the first request makes one. */
+	if (pool < 0)
+		return pool;
+	fd = open("/dev/xen/gntdev", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Refs of nobody: gntdev takes the pages at once, maps at mmap. */
+	op = calloc(1, sizeof(*op) + chunk * sizeof(op->refs[0]));
+	if (!op)
+		err = -ENOMEM;
+	while (!err && zc_oracle_scratch_kb() / 4 == pool) {
+		op->count = chunk;
+		if (ioctl(fd, IOCTL_GNTDEV_MAP_GRANT_REF, op))
+			err = -errno;
+		else
+			taken += chunk;
+		/* Without a pool (arm64) the pages come from the balloon. */
+		if (zc_read_long(ZC_BALLOON_KB) < balloon)
+			err = -ENODEV;
+	}
+	/* The pages go back to the pool, which keeps the range it grew by. */
+	close(fd);
+	free(op);
+	if (err)
+		return err;
+	/* The last request did not fit: the pool had less free than taken. */
+	return pool - (taken - chunk);
 }

@@ -65,4 +65,21 @@ long zc_oracle_free_grefs(void);
  */
 long zc_oracle_xen_active(int domid);
 
+/* The "Xen scratch" ranges of /proc/iomem in kB: the unpopulated pool. */
+long zc_oracle_scratch_kb(void);
+
+/*
+ * Pages of the kernel's unpopulated pool in use. Grant maps take their
+ * pages from it on x86 (gntdev's, xen-zcopy's FROM_REFS buffers); arm64
+ * has no pool and balloons pages out instead. The pool never shrinks, so
+ * its size says nothing: this draws it down with gntdev mapping requests
+ * for nobody's refs (gntdev takes the pages at once, maps them only at
+ * mmap) until it grows, in steps of ZC_ORACLE_POOL_CHUNK pages, and gives
+ * them back. The pool keeps the 128 MiB range it grew by (2 MiB of struct
+ * pages). -ENODEV without a pool (the first request balloons Dom0 out by
+ * a chunk instead, for a moment), -errno if it cannot count.
+ */
+#define ZC_ORACLE_POOL_CHUNK	256
+long zc_oracle_unpopulated_used(void);
+
 #endif /* ZC_ORACLE_H */
