@@ -102,24 +102,32 @@ static void kmsg_mark(void)
 		lseek(kmsg_fd, 0, SEEK_END);
 }
 
+/* The next record of @fd into @rec, NUL-terminated; false at the end. */
+static bool kmsg_next(int fd, char *rec, size_t size)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, size - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* some were overwritten */
+		if (n <= 0)
+			return false;
+		rec[n] = '\0';
+		return true;
+	}
+}
+
 static int kmsg_count(const char *what)
 {
 	char rec[4096];
 	int count = 0;
-	ssize_t n;
 
 	if (kmsg_fd < 0)
 		return -1;
-	for (;;) {
-		n = read(kmsg_fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
+	while (kmsg_next(kmsg_fd, rec, sizeof(rec)))
 		if (strstr(rec, what))
 			count++;
-	}
 	return count;
 }
 
@@ -155,18 +163,11 @@ static int status(char *text, size_t size)
 	unsigned long long deferred = 0, leaked = 0, d, l;
 	int fd, i, used = 0;
 	char rec[4096], *p;
-	ssize_t n;
 
 	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
+	while (kmsg_next(fd, rec, sizeof(rec))) {
 		p = strstr(rec, "(total deferred ");
 		if (p && sscanf(p, "(total deferred %llu, total leaked %llu",
 				&d, &l) == 2) {
