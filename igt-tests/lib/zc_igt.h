@@ -15,8 +15,8 @@
  * Each subtest runs in a forked child, so a failing assert, a crash or a
  * leaked fd does not take the others down. Around it the harness compares
  * state the driver does not write with a baseline (zc_oracle.h): a
- * subtest that leaves more behind than .oracle allows FAILs. Protocol lines go to stdout,
- * line-buffered; diagnostics go to stderr.
+ * subtest that leaves more behind than .oracle allows FAILs. Protocol
+ * lines go to stdout, line-buffered; diagnostics go to stderr.
  */
 #ifndef ZC_IGT_H
 #define ZC_IGT_H
