@@ -839,7 +839,8 @@ static const struct zc_subtest subtests[] = {
 	{ "bad-refs", test_bad_refs },
 	{ "backend-killed", test_backend_killed },
 	/* Last: it destroys the DomU (and creates it again). */
-	{ "destroy-while-in-use", test_destroy_while_in_use },
+	{ "destroy-while-in-use", test_destroy_while_in_use,
+	  .oracle = ZC_ORACLE_DOMU_GONE },
 	{ }
 };
 

@@ -35,6 +35,9 @@
  *   settle N MS                   waits up to MS ms until the DomU kernel
  *                                 ended N deferred grants since the last
  *                                 free; text: how many it saw
+ *   status                        text "slots N deferred D leaked L": the
+ *                                 slots in use, and the grants the DomU
+ *                                 kernel has not ended yet or gave up on
  */
 #ifndef ZC_DOMU_H
 #define ZC_DOMU_H

@@ -72,11 +72,6 @@ uint32_t *zc_kms_native(struct zc_kms *k, uint32_t w, uint32_t h,
 uint32_t zc_kms_native_crc(struct zc_kms *k, struct zc_dumb *d, uint32_t *px,
 			   uint32_t seed);
 
-/* A number read from a sysfs or debugfs file, -1 if it cannot be read. */
-long zc_read_long(const char *path);
-/* Writes @v to @path: 0 or -errno of the open or the write. */
-int zc_write_long(const char *path, long v);
-
 /*
  * Module parameters a subtest changes: zc_param_save() reads the value of
  * @path and returns it (-1 if unreadable, and then nothing is restored);

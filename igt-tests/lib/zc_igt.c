@@ -209,6 +209,7 @@ static __attribute__((format(printf, 1, 2))) void zc_sentinel(const char *fmt, .
 static const char *zc_run_one(const struct zc_subtest *t)
 {
 	double start = zc_now();
+	struct zc_oracle base;
 	const char *verdict;
 	int status;
 	pid_t pid;
@@ -216,6 +217,7 @@ static const char *zc_run_one(const struct zc_subtest *t)
 	zc_sentinel("Starting subtest: %s\n", t->name);
 	zc_kmsg_marker(t);
 
+	zc_oracle_read(&base);
 	pid = fork();
 	if (pid < 0) {
 		perror("fork");
@@ -257,6 +259,9 @@ static const char *zc_run_one(const struct zc_subtest *t)
 			t->name, WTERMSIG(status), strsignal(WTERMSIG(status)));
 		verdict = "CRASH";
 	}
+	if (!strcmp(verdict, "SUCCESS") &&
+	    zc_oracle_check(&base, t->oracle, t->name))
+		verdict = "FAIL";
 out:
 	zc_sentinel("Subtest %s: %s (%.3fs)\n", t->name, verdict, zc_now() - start);
 	return verdict;

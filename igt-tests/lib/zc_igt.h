@@ -14,8 +14,10 @@
  *	ZC_MAIN(subtests)
  *
  * Each subtest runs in a forked child, so a failing assert, a crash or a
- * leaked fd does not take the others down. Protocol lines go to stdout,
- * line-buffered; diagnostics go to stderr.
+ * leaked fd does not take the others down. Around it the harness compares
+ * state the driver does not write with a baseline (zc_oracle.h): a
+ * subtest that leaves more behind than .oracle allows FAILs. Protocol
+ * lines go to stdout, line-buffered; diagnostics go to stderr.
  */
 #ifndef ZC_IGT_H
 #define ZC_IGT_H
@@ -26,6 +28,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "zc_oracle.h"
+
 struct zc_subtest {
 	const char *name;		/* [A-Za-z0-9_-] only */
 	void (*func)(void);
@@ -35,6 +39,7 @@ struct zc_subtest {
 	 * runner then does not count matching lines against it.
 	 */
 	const char *dmesg_ignore;
+	unsigned int oracle;		/* ZC_ORACLE_*: what it may leave changed */
 };
 
 /*

@@ -4,6 +4,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,4 +153,32 @@ int zc_stats_wait_baseline(const struct zc_stats *base, int ms)
 			fprintf(stderr, "  stat %s: %ld, baseline %ld\n",
 				zc_stat_names[i], now.v[i], base->v[i]);
 	return -ETIMEDOUT;
+}
+
+long zc_read_long(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+int zc_write_long(const char *path, long v)
+{
+	char buf[32];
+	int fd, len, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%ld\n", v);
+	if (write(fd, buf, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
 }

@@ -43,4 +43,9 @@ int zc_stats_read(struct zc_stats *s);
  * differ on timeout. 0 or -ETIMEDOUT. */
 int zc_stats_wait_baseline(const struct zc_stats *base, int ms);
 
+/* A number read from a sysfs or debugfs file, -1 if it cannot be read. */
+long zc_read_long(const char *path);
+/* Writes @v to @path: 0 or -errno of the open or the write. */
+int zc_write_long(const char *path, long v);
+
 #endif /* ZC_XEN_H */

@@ -23,6 +23,7 @@ for arg in $(cat /proc/cmdline); do
 	zc.mode=*) mode=${arg#zc.mode=} ;;
 	zc.tests=*) tests=${arg#zc.tests=} ;;
 	zc.domu=*) domu=${arg#zc.domu=} ;;
+	zc.oracle_trace=1) export ZC_ORACLE_TRACE=1 ;;
 	esac
 done
 
@@ -105,6 +106,10 @@ if [ "$domu" = 1 ] && [ -x /opt/xen/bin/xl ]; then
 	start_domu || echo "@@ZC DOMU-FAILED (cross-domain tests will skip)"
 fi
 
+# State the driver does not write, compared over the whole run (the
+# harness compares the cheap part around every subtest too).
+[ "$mode" = check ] && zc_oracle start /run/zc-oracle-run
+
 echo "@@ZC BEGIN-RUN"
 case $mode in
 demo)
@@ -123,6 +128,11 @@ demo)
 	;;
 esac
 echo "@@ZC END-RUN rc=$rc"
+if [ "$mode" = check ]; then
+	echo "@@ZC BEGIN-ORACLE"
+	zc_oracle end /run/zc-oracle-run
+	echo "@@ZC END-ORACLE rc=$?"
+fi
 echo "@@ZC BEGIN-DMESG"
 dmesg
 echo "@@ZC END-DMESG"

@@ -20,7 +20,8 @@
 # TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip),
 # TESTBED_ARCH=arm64 (same as the -arm64 commands), TESTBED_ARM64=0 to
 # leave the arm64 run out of check-all, TESTBED_LINT=0 to leave out make
-# lint (check-all runs it when no GLOB is given).
+# lint (check-all runs it when no GLOB is given), TESTBED_ORACLE_TRACE=1
+# to print every sample of the harness' oracles (igt-tests/lib/zc_oracle.h).
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
 
@@ -540,6 +541,14 @@ report_check() {
 		host_result dmesg-clean ok
 	fi
 
+	# State the driver does not write, over the whole run (tools/zc_oracle).
+	between "$con" BEGIN-ORACLE END-ORACLE
+	if tr -d '\r\000' <"$con" | grep '@@ZC END-ORACLE rc=0' >/dev/null; then
+		host_result run-oracles ok
+	else
+		host_result run-oracles fail
+	fi
+
 	if [ "$DOMU_RUN" = 1 ]; then
 		report_domu "$con"
 	fi
@@ -672,7 +681,7 @@ check)
 	domu_wanted "$glob" || DOMU_RUN=0
 	prepare
 	step "booting the kernel without Xen (module must refuse)" boot_bare_any
-	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}"
+	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}"
 	report_check
 	;;
 demo)

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Oracles outside the driver (see zc_oracle.h).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xen/sys/gntalloc.h>
+#include <xen/sys/gntdev.h>
+
+#include "zc_domu.h"
+#include "zc_oracle.h"
+#include "zc_xen.h"
+
+/*
+ * Grants, pages and dma-bufs of a subtest are released asynchronously
+ * (deferred grant ends retry every 100 ms, vkms frees framebuffers from a
+ * worker, RCU): the state gets this long to come back.
+ */
+#define ZC_ORACLE_SETTLE_MS	3000
+
+/*
+ * How much MemAvailable may drop and Slab may grow over one subtest.
+ * Healthy subtests (TESTBED_ORACLE_TRACE=1, x86 PV and arm64 runs) moved
+ * MemAvailable by at most -3.3 MiB (page cache and tmpfs logs of Dom0, the
+ * DomU's console log; it comes back in later subtests) and Slab by at most
+ * +0.5 MiB (zcopy_limits@grant-exhaustion expanding Dom0's grant table).
+ * A 1920x1080 XRGB8888 buffer is 7.9 MiB.
+ */
+#define ZC_ORACLE_AVAIL_KB	(6 * 1024)
+#define ZC_ORACLE_SLAB_KB	(2 * 1024)
+
+#define ZC_BUFINFO	"/sys/kernel/debug/dma_buf/bufinfo"
+#define ZC_BALLOON_KB	"/sys/devices/system/xen_memory/xen_memory0/info/current_kb"
+#define ZC_TAINTED	"/proc/sys/kernel/tainted"
+#define ZC_GNTALLOC_LIMIT "/sys/module/xen_gntalloc/parameters/limit"
+
+long zc_meminfo_kb(const char *field)
+{
+	size_t len = strlen(field);
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			kb = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+static void zc_oracle_bufinfo(struct zc_oracle *o)
+{
+	char line[512];
+	FILE *f = fopen(ZC_BUFINFO, "r");
+
+	o->dmabufs = -1;
+	o->dmabuf_bytes = -1;
+	if (!f)
+		return;
+	/* "Total %d devices attached" lines come before the summary. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Total %ld objects, %ld bytes", &o->dmabufs,
+			   &o->dmabuf_bytes) == 2)
+			break;
+	fclose(f);
+}
+
+/*
+ * What the DomU agent holds: its buffer slots plus the grants its kernel
+ * could not end yet (still mapped by Dom0) or gave up on.
+ */
+static void zc_oracle_domu(struct zc_oracle *o)
+{
+	long slots, deferred, leaked;
+	struct zc_domu d;
+
+	o->domu_held = -1;
+	o->domu[0] = '\0';
+	if (zc_domu_open(&d))
+		return;
+	if (!zc_domu_cmd(&d, o->domu, sizeof(o->domu), "status") &&
+	    sscanf(o->domu, "slots %ld deferred %ld leaked %ld", &slots,
+		   &deferred, &leaked) == 3)
+		o->domu_held = slots + deferred + leaked;
+	zc_domu_close(&d);
+}
+
+void zc_oracle_read(struct zc_oracle *o)
+{
+	zc_oracle_bufinfo(o);
+	o->avail_kb = zc_meminfo_kb("MemAvailable");
+	o->slab_kb = zc_meminfo_kb("Slab");
+	o->balloon_kb = zc_read_long(ZC_BALLOON_KB);
+	o->taint = zc_read_long(ZC_TAINTED);
+	zc_oracle_domu(o);
+}
+
+/* The oracles of @now that are off from @base; prints them if @report. */
+static int zc_oracle_diff(const struct zc_oracle *base,
+			  const struct zc_oracle *now, unsigned int flags,
+			  const char *who, int report)
+{
+	int bad = 0;
+
+#define ZC_ORACLE_BAD(cond, ...) do { if (cond) { bad++; if (report) { \
+	fprintf(stderr, "(%s) oracle outside the driver, %d ms after the subtest: ", \
+		who, ZC_ORACLE_SETTLE_MS); \
+	fprintf(stderr, __VA_ARGS__); } } } while (0)
+
+	ZC_ORACLE_BAD(now->dmabufs != base->dmabufs ||
+		      now->dmabuf_bytes != base->dmabuf_bytes,
+		      "dma_buf/bufinfo: %ld objects of %ld bytes, baseline %ld of %ld\n",
+		      now->dmabufs, now->dmabuf_bytes, base->dmabufs,
+		      base->dmabuf_bytes);
+	ZC_ORACLE_BAD(base->avail_kb - now->avail_kb > ZC_ORACLE_AVAIL_KB,
+		      "MemAvailable: %ld kB, baseline %ld kB (tolerance -%d kB)\n",
+		      now->avail_kb, base->avail_kb, ZC_ORACLE_AVAIL_KB);
+	ZC_ORACLE_BAD(now->slab_kb - base->slab_kb > ZC_ORACLE_SLAB_KB,
+		      "Slab: %ld kB, baseline %ld kB (tolerance +%d kB)\n",
+		      now->slab_kb, base->slab_kb, ZC_ORACLE_SLAB_KB);
+	/*
+	 * Where grant maps take ballooned pages (arm64: no unpopulated
+	 * pool), the balloon gives them back to Dom0 within about a second
+	 * of their release (0.7 s at most measured); nothing else balloons
+	 * Dom0 during the tests.
+	 */
+	ZC_ORACLE_BAD(now->balloon_kb < base->balloon_kb,
+		      "xen_memory current_kb: %ld kB, baseline %ld kB\n",
+		      now->balloon_kb, base->balloon_kb);
+	ZC_ORACLE_BAD(now->taint & ~base->taint,
+		      "tainted: %#lx, baseline %#lx (new bits %#lx)\n",
+		      now->taint, base->taint, now->taint & ~base->taint);
+	ZC_ORACLE_BAD(base->domu_held >= 0 && !(flags & ZC_ORACLE_DOMU_GONE) &&
+		      (now->domu_held < 0 || now->domu_held > base->domu_held),
+		      "DomU agent: %s, baseline %s\n",
+		      now->domu_held < 0 ? "no answer" : now->domu, base->domu);
+#undef ZC_ORACLE_BAD
+	return bad;
+}
+
+int zc_oracle_check(const struct zc_oracle *base, unsigned int flags,
+		    const char *who)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	struct zc_oracle now;
+	int ms;
+
+	for (ms = 0; ; ms += 100) {
+		zc_oracle_read(&now);
+		if (getenv("ZC_ORACLE_TRACE"))
+			fprintf(stderr, "(%s) oracle trace %d ms: dmabufs %ld/%ld -> %ld/%ld avail %ld -> %ld slab %ld -> %ld balloon %ld -> %ld taint %#lx -> %#lx domu '%s' -> '%s'\n",
+				who, ms, base->dmabufs, base->dmabuf_bytes,
+				now.dmabufs, now.dmabuf_bytes, base->avail_kb,
+				now.avail_kb, base->slab_kb, now.slab_kb,
+				base->balloon_kb, now.balloon_kb, base->taint,
+				now.taint, base->domu, now.domu);
+		if (!zc_oracle_diff(base, &now, flags, who, 0))
+			return 0;
+		if (ms >= ZC_ORACLE_SETTLE_MS)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return zc_oracle_diff(base, &now, flags, who, 1);
+}
+
+long zc_oracle_free_grefs(void)
+{
+	long limit = zc_read_long(ZC_GNTALLOC_LIMIT), total = 0;
+	struct ioctl_gntalloc_alloc_gref *op;
+	uint32_t chunk = 4096;	/* then 256, 16, 1 */
+	int fd, err = 0;
+
+	if (limit < 0)
+		return -ENOENT;
+	fd = open("/dev/xen/gntalloc", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	op = calloc(1, sizeof(*op) + chunk * sizeof(uint32_t));
+	/* gntalloc's own limit (1024 by default) must not stop it first. */
+	err = op ? zc_write_long(ZC_GNTALLOC_LIMIT, 1L << 20) : -ENOMEM;
+	while (!err && chunk) {
+		/* Every page granted costs 4 KiB until the fd is closed. */
+		if (zc_meminfo_kb("MemAvailable") < 64 * 1024 + chunk * 4) {
+			err = -ENOMEM;
+			break;
+		}
+		memset(op, 0, sizeof(*op));
+		op->domid = 0;
+		op->count = chunk;
+		if (!ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, op))
+			total += chunk;
+		else if (errno == ENOSPC)
+			/*
+			 * A failed call grants nothing. Few steps: each one
+			 * logs a rate-limited warning, and a burst of more
+			 * than 10 makes the kernel log "callbacks
+			 * suppressed" at the next, in some later subtest.
+			 */
+			chunk /= 16;
+		else
+			err = -errno;
+	}
+	close(fd);
+	free(op);
+	/*
+	 * gntalloc (Linux 6.1 at least) counts a grant that failed in its
+	 * undo path twice: every failed ALLOC_GREF leaves its count of grants
+	 * one lower, and once that is negative every later ALLOC_GREF fails
+	 * with ENOSPC. Loading it again (nobody else has it open between
+	 * runs) starts it from zero, with the default limit.
+	 */
+	if (system("modprobe -r xen_gntalloc && modprobe xen_gntalloc"))
+		err = err ? err : -EBUSY;
+	else if (zc_read_long(ZC_GNTALLOC_LIMIT) != limit)
+		zc_write_long(ZC_GNTALLOC_LIMIT, limit);
+	return err ? err : total;
+}
+
+long zc_oracle_xen_active(int domid)
+{
+	char line[512];
+	long count = -ENOENT;
+	int cur = -1, d;
+	FILE *f;
+
+	/* Empty the ring first, so the dump is all that is left of it. */
+	f = popen("xl dmesg -c >/dev/null 2>&1 && xl debug-keys g 2>/dev/null && xl dmesg 2>/dev/null",
+		  "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "grant-table for remote d");
+
+		if (p && sscanf(p, "grant-table for remote d%d", &d) == 1) {
+			cur = d;
+			if (d == domid)
+				count = 0;
+		} else if (cur == domid && strstr(line, "[0x")) {
+			count++;
+		}
+	}
+	if (pclose(f))
+		return -EIO;
+	return count;
+}
+
+long zc_oracle_scratch_kb(void)
+{
+	unsigned long long a, b, sum = 0;
+	char line[256];
+	FILE *f = fopen("/proc/iomem", "r");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "Xen scratch") &&
+		    sscanf(line, " %llx-%llx", &a, &b) == 2)
+			sum += b - a + 1;
+	fclose(f);
+	return sum / 1024;
+}
+
+long zc_oracle_unpopulated_used(void)
+{
+	const uint32_t chunk = ZC_ORACLE_POOL_CHUNK;
+	struct ioctl_gntdev_map_grant_ref *op;
+	long pool = zc_oracle_scratch_kb() / 4, taken = 0;
+	long balloon = zc_read_long(ZC_BALLOON_KB);
+	int fd, err = 0;
+
+	/* No pool yet is none in use: the first request makes one. */
+	if (pool < 0)
+		return pool;
+	fd = open("/dev/xen/gntdev", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Refs of nobody: gntdev takes the pages at once, maps at mmap. */
+	op = calloc(1, sizeof(*op) + chunk * sizeof(op->refs[0]));
+	if (!op)
+		err = -ENOMEM;
+	while (!err && zc_oracle_scratch_kb() / 4 == pool) {
+		op->count = chunk;
+		if (ioctl(fd, IOCTL_GNTDEV_MAP_GRANT_REF, op))
+			err = -errno;
+		else
+			taken += chunk;
+		/* Without a pool (arm64) the pages come from the balloon. */
+		if (zc_read_long(ZC_BALLOON_KB) < balloon)
+			err = -ENODEV;
+	}
+	/* The pages go back to the pool, which keeps the range it grew by. */
+	close(fd);
+	free(op);
+	if (err)
+		return err;
+	/* The last request did not fit: the pool had less free than taken. */
+	return pool - (taken - chunk);
+}
