@@ -2,7 +2,9 @@
 #
 # xen-zcopy: top-level build.
 #
-#   make             build the module, the tests and the tools
+#   make             build the module, libxenzcopy, the tests and the tools
+#   make lib         libxenzcopy (build/lib: .so.0, .a, xenzcopy.pc)
+#   make lib-test    libxenzcopy's unit tests against a fake driver (no Xen)
 #   make domu-agent  the static agent the testbed's DomU runs
 #   make check       boot the QEMU+Xen testbed and run the whole test suite,
 #                    on x86 PV and then on arm64 (TESTBED_ARM64=0: x86 only)
@@ -10,7 +12,8 @@
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
 #   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
 #   make arm64       cross-build the module for Debian's arm64 6.1 kernel
-#   make install     install the module, the UAPI header and the udev rule
+#   make install     install the module, the UAPI header, the udev rule and
+#                    libxenzcopy (PREFIX=/usr/local, LIBDIR=PREFIX/lib)
 
 TOP := $(CURDIR)
 BUILD := $(TOP)/build
@@ -21,9 +24,9 @@ DRV := $(TOP)/drivers/gpu/drm/xen
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module tests tools domu-agent check check-arm64 demo lint arm64 install clean help
+.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo lint arm64 install install-lib clean help
 
-all: module tests tools domu-agent
+all: module lib tests tools domu-agent
 
 module:
 	@if [ -z "$(KDIR)" ] || [ ! -f "$(KDIR)/Makefile" ]; then \
@@ -32,13 +35,20 @@ module:
 	@echo "  MODULE  xen_drm_zcopy.ko against $(KDIR)"
 	$(MAKE) -C $(KDIR) M=$(DRV) modules
 
-tests:
-	@echo "  TESTS   igt-tests -> $(BUILD)/igt-tests"
-	$(MAKE) -C igt-tests BUILD=$(BUILD)/igt-tests
+lib:
+	@echo "  LIB     lib -> $(BUILD)/lib"
+	$(MAKE) -C lib BUILD=$(BUILD)/lib
 
-tools:
+lib-test:
+	$(MAKE) -C lib BUILD=$(BUILD)/lib test
+
+tests: lib
+	@echo "  TESTS   igt-tests -> $(BUILD)/igt-tests"
+	$(MAKE) -C igt-tests BUILD=$(BUILD)/igt-tests XZC_LIB=$(BUILD)/lib
+
+tools: lib
 	@echo "  TOOLS   tools -> $(BUILD)/tools"
-	$(MAKE) -C tools BUILD=$(BUILD)/tools
+	$(MAKE) -C tools BUILD=$(BUILD)/tools XZC_LIB=$(BUILD)/lib
 
 domu-agent:
 	@echo "  AGENT   tools/domu-agent -> $(BUILD)/domu"
@@ -59,7 +69,7 @@ lint:
 arm64:
 	bash tools/arm64.sh
 
-install: module
+install: module install-lib
 	$(MAKE) -C $(KDIR) M=$(DRV) modules_install
 	install -D -m 0644 include/uapi/drm/xen_zcopy_drm.h \
 		$(DESTDIR)/usr/include/drm/xen_zcopy_drm.h
@@ -67,9 +77,12 @@ install: module
 		$(DESTDIR)/etc/udev/rules.d/72-xen-zcopy.rules
 	depmod -a $(notdir $(patsubst %/build,%,$(KDIR))) 2>/dev/null || true
 
+install-lib:
+	$(MAKE) -C lib BUILD=$(BUILD)/lib install
+
 clean:
 	-[ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(DRV) clean
-	rm -rf $(BUILD)/igt-tests $(BUILD)/tools $(BUILD)/domu
+	rm -rf $(BUILD)/igt-tests $(BUILD)/tools $(BUILD)/domu $(BUILD)/lib
 
 help:
 	@sed -n 's/^#   //p' Makefile
