@@ -40,7 +40,7 @@ lib:
 	$(MAKE) -C lib BUILD=$(BUILD)/lib
 
 lib-test:
-	$(MAKE) -C lib BUILD=$(BUILD)/lib test
+	@$(MAKE) --no-print-directory -C lib BUILD=$(BUILD)/lib test
 
 tests: lib
 	@echo "  TESTS   igt-tests -> $(BUILD)/igt-tests"

@@ -51,6 +51,10 @@ ZC_APT_LOGDIR=$CACHE
 MODULE_KO=$TOP/drivers/gpu/drm/xen/xen_drm_zcopy.ko
 TESTS_BUILD=$TOP/build/igt-tests
 TOOLS_BUILD=$TOP/build/tools
+# libxenzcopy as the tests and tools link it: shared on amd64 (it goes
+# into the guest's library directory), static on arm64.
+XZC_LIB=$TOP/build/lib
+GUEST_LIBDIR=/usr/lib/x86_64-linux-gnu
 BUSYBOX=/bin/busybox
 
 # Host packages: the emulator, kernel headers and source for the Dom0
@@ -168,19 +172,28 @@ copy_module_closure() {
 	done
 }
 
-# Copies binaries and the shared libraries they load.
+# Copies binaries and the shared libraries they load. The project's own
+# libxenzcopy goes where a package installs it, so the guest's loader
+# finds it as on a board (no rpath, no LD_LIBRARY_PATH).
 copy_binaries() {
-	local root=$1 dest=$2 b lib
+	local root=$1 dest=$2 b lib to libs
 	shift 2
 	mkdir -p "$root$dest"
 	for b in "$@"; do
 		cp "$b" "$root$dest/"
 		# Foreign (arm64) binaries are linked statically.
 		[ "$GARCH" = amd64 ] || continue
-		for lib in $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*'); do
-			[ -e "$root$lib" ] && continue
-			mkdir -p "$root$(dirname "$lib")"
-			cp -L "$lib" "$root$lib"
+		libs=$(LD_LIBRARY_PATH=$XZC_LIB ldd "$b" 2>/dev/null || true)
+		if echo "$libs" | grep 'not found' >/dev/null; then
+			echo "$libs" | grep 'not found'
+			die "$b needs a library the host does not have"
+		fi
+		for lib in $(echo "$libs" | grep -o '/[^ ]*'); do
+			to=$lib
+			case $lib in "$XZC_LIB"/*) to=$GUEST_LIBDIR/${lib##*/} ;; esac
+			[ -e "$root$to" ] && continue
+			mkdir -p "$root$(dirname "$to")"
+			cp -L "$lib" "$root$to"
 		done
 	done
 }
@@ -355,6 +368,7 @@ arm64_setup_vars() {
 	MODULE_KO=$TOP/build/arm64/xen_drm_zcopy.ko
 	TESTS_BUILD=$CACHE/igt-tests
 	TOOLS_BUILD=$CACHE/tools
+	XZC_LIB=$CACHE/lib
 	BUSYBOX=$CACHE/busybox/bin/busybox
 	VKMS_KDIR=$TOP/build/arm64/root/usr/src/linux-headers-$KVER
 	VKMS_MAKE_ARGS="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
@@ -411,10 +425,12 @@ build_project_arm64() {
 	local env=(PKG_CONFIG_LIBDIR="$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig"
 		   PKG_CONFIG_SYSROOT_DIR="$SYSROOT"
 		   CFLAGS="-O2 -g -static -I$SYSROOT/usr/include")
+	env "${env[@]}" make -C "$TOP/lib" CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
+		BUILD="$XZC_LIB" static >>"$CACHE/build.log" 2>&1 &&
 	env "${env[@]}" make -C "$TOP/igt-tests" CC=aarch64-linux-gnu-gcc BUILD="$TESTS_BUILD" \
-		>>"$CACHE/build.log" 2>&1 &&
+		XZC_LIB="$XZC_LIB" >>"$CACHE/build.log" 2>&1 &&
 	env "${env[@]}" make -C "$TOP/tools" CC=aarch64-linux-gnu-gcc BUILD="$TOOLS_BUILD" \
-		>>"$CACHE/build.log" 2>&1 ||
+		XZC_LIB="$XZC_LIB" >>"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "arm64 tests or tools do not build"; }
 }
 
