@@ -12,19 +12,27 @@
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
 #   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
 #   make arm64       cross-build the module for Debian's arm64 6.1 kernel
+#   make dkms-install  the module's source into /usr/src/xen-zcopy-VERSION
+#                    and dkms add/build/install (KVER=, default: running)
+#   make dkms-check  dkms build against the testbed's Debian headers,
+#                    in build/dkms (nothing installed but Debian's dkms)
 #   make install     install the module, the UAPI header, the udev rule and
 #                    libxenzcopy (PREFIX=/usr/local, LIBDIR=PREFIX/lib)
 
 TOP := $(CURDIR)
 BUILD := $(TOP)/build
 DRV := $(TOP)/drivers/gpu/drm/xen
+# The version of the module's source: dkms.conf's.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
+DKMS_SRC ?= $(DESTDIR)/usr/src/xen-zcopy-$(VERSION)
 
 # The kernel to build against: the running kernel's build tree when it has
 # one, else the newest Debian 6.1 amd64 headers (what the testbed installs).
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo lint arm64 install install-lib clean help
+.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo lint arm64 \
+	install install-lib dkms-source dkms-install dkms-check clean help
 
 all: module lib tests tools domu-agent
 
@@ -79,6 +87,25 @@ install: module install-lib
 
 install-lib:
 	$(MAKE) -C lib BUILD=$(BUILD)/lib install
+
+# What DKMS builds the module from (also the xen-zcopy-dkms package's).
+dkms-source:
+	install -d $(DKMS_SRC)/drivers/gpu/drm/xen $(DKMS_SRC)/include/uapi/drm
+	install -m 0644 dkms.conf $(DKMS_SRC)/
+	install -m 0644 $(DRV)/Kbuild $(filter-out %.mod.c,$(wildcard $(DRV)/*.c)) \
+		$(wildcard $(DRV)/*.h) $(DKMS_SRC)/drivers/gpu/drm/xen/
+	install -m 0644 include/uapi/drm/xen_zcopy_drm.h $(DKMS_SRC)/include/uapi/drm/
+
+dkms-install:
+	-dkms remove -m xen-zcopy -v $(VERSION) --all 2>/dev/null
+	rm -rf $(DKMS_SRC)
+	$(MAKE) dkms-source
+	dkms add -m xen-zcopy -v $(VERSION)
+	dkms build -m xen-zcopy -v $(VERSION) $(if $(KVER),-k $(KVER))
+	dkms install -m xen-zcopy -v $(VERSION) $(if $(KVER),-k $(KVER))
+
+dkms-check:
+	bash tools/dkms-check.sh
 
 clean:
 	-[ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(DRV) clean
