@@ -16,6 +16,8 @@
 #                    and dkms add/build/install (KVER=, default: running)
 #   make dkms-check  dkms build against the testbed's Debian headers,
 #                    in build/dkms (nothing installed but Debian's dkms)
+#   make deb         Debian packages (xen-zcopy-dkms, libxenzcopy0,
+#                    libxenzcopy-dev) into build/deb, checked by lintian
 #   make install     install the module, the UAPI header, the udev rule and
 #                    libxenzcopy (PREFIX=/usr/local, LIBDIR=PREFIX/lib)
 
@@ -32,7 +34,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
 .PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo lint arm64 \
-	install install-lib dkms-source dkms-install dkms-check clean help
+	install install-lib dkms-source dkms-install dkms-check deb clean help
 
 all: module lib tests tools domu-agent
 
@@ -106,6 +108,9 @@ dkms-install:
 
 dkms-check:
 	bash tools/dkms-check.sh
+
+deb:
+	bash tools/deb.sh
 
 clean:
 	-[ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(DRV) clean
