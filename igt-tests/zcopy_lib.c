@@ -413,47 +413,17 @@ static struct xzc_buffer held_buffer(struct xzc_dev *dev)
 	return buf;
 }
 
-static void wait_free_timeout(unsigned int open_flags)
-{
-	struct xzc_dev *dev;
-	struct xzc_buffer buf;
-	struct release r;
-	int64_t deadline;
-
-	zc_baseline_start(&base);
-	dev = dev_open(open_flags);
-	buf = held_buffer(dev);
-	deadline = xzc_deadline_ms(300);
-	zc_assert_errno(xzc_wait_free(dev, buf.wait_handle, deadline), ETIMEDOUT);
-	zc_assert(xzc_deadline_ms(0) >= deadline);
-	zc_assert(xzc_deadline_ms(0) < deadline + 2000000000LL);
-	/* A deadline in the past polls. */
-	zc_assert_errno(xzc_wait_free(dev, buf.wait_handle, 0), ETIMEDOUT);
-	release_later(&r, buf.dmabuf_fd, 100);
-	zc_assert_ok(xzc_wait_free(dev, buf.wait_handle, xzc_deadline_ms(10000)));
-	pthread_join(r.thread, NULL);
-	zc_assert_errno(xzc_wait_free(dev, 0xfffffff0, xzc_deadline_ms(100)),
-			ENOENT);
-	zc_baseline_finish(&base, 5000);
-}
-
-static void test_wait_free_timeout(void)
-{
-	wait_free_timeout(0);
-}
-
-static void test_wait_free_timeout_v1(void)
-{
-	wait_free_timeout(XZC_OPEN_FORCE_V1);
-}
-
 static void on_alarm(int sig)
 {
 	(void)sig;
 }
 
-/* Signals without SA_RESTART do not end the wait before the deadline. */
-static void wait_free_signals(unsigned int open_flags)
+/*
+ * A held buffer: the wait ends at the deadline, not before (with
+ * @signals, not even when SIGALRM without SA_RESTART interrupts it every
+ * 30 ms), and soon after; once the holder lets go it ends with 0.
+ */
+static void wait_free_deadline(unsigned int open_flags, bool signals)
 {
 	struct itimerval every = { { 0, 30000 }, { 0, 30000 } }, off = { 0 };
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -465,27 +435,45 @@ static void wait_free_signals(unsigned int open_flags)
 	zc_baseline_start(&base);
 	dev = dev_open(open_flags);
 	buf = held_buffer(dev);
-	zc_assert_ok(sigaction(SIGALRM, &sa, NULL));
-	zc_assert_ok(setitimer(ITIMER_REAL, &every, NULL));
+	if (signals) {
+		zc_assert_ok(sigaction(SIGALRM, &sa, NULL));
+		zc_assert_ok(setitimer(ITIMER_REAL, &every, NULL));
+	}
 	deadline = xzc_deadline_ms(400);
 	zc_assert_errno(xzc_wait_free(dev, buf.wait_handle, deadline), ETIMEDOUT);
 	zc_assert(xzc_deadline_ms(0) >= deadline);
+	zc_assert(xzc_deadline_ms(0) < deadline + 2000000000LL);
+	/* A deadline in the past polls. */
+	zc_assert_errno(xzc_wait_free(dev, buf.wait_handle, 0), ETIMEDOUT);
 	release_later(&r, buf.dmabuf_fd, 200);
 	zc_assert_ok(xzc_wait_free(dev, buf.wait_handle, xzc_deadline_ms(10000)));
-	zc_assert_ok(setitimer(ITIMER_REAL, &off, NULL));
 	pthread_join(r.thread, NULL);
 	zc_assert(r.at > 0);
+	if (signals)
+		zc_assert_ok(setitimer(ITIMER_REAL, &off, NULL));
+	zc_assert_errno(xzc_wait_free(dev, 0xfffffff0, xzc_deadline_ms(100)),
+			ENOENT);
 	zc_baseline_finish(&base, 5000);
+}
+
+static void test_wait_free_timeout(void)
+{
+	wait_free_deadline(0, false);
+}
+
+static void test_wait_free_timeout_v1(void)
+{
+	wait_free_deadline(XZC_OPEN_FORCE_V1, false);
 }
 
 static void test_wait_free_signals(void)
 {
-	wait_free_signals(0);
+	wait_free_deadline(0, true);
 }
 
 static void test_wait_free_signals_v1(void)
 {
-	wait_free_signals(XZC_OPEN_FORCE_V1);
+	wait_free_deadline(XZC_OPEN_FORCE_V1, true);
 }
 
 static void test_wait_fd(void)

@@ -371,6 +371,21 @@ static struct xzc_dev *open_dev(unsigned int flags)
 	return ret ? NULL : dev;
 }
 
+/* The device on a driver without GET_CAPS: the v1 paths. */
+static struct xzc_dev *open_v1(void)
+{
+	fk.caps_errno = EINVAL;
+	return open_dev(0);
+}
+
+/* The next @times requests @req fail with @err. */
+static void fake_fail(unsigned long req, int err, int times)
+{
+	fk.fail_req = req;
+	fk.fail_errno = err;
+	fk.fail_times = times;
+}
+
 static int fd_is_open(int fd)
 {
 	return fcntl(fd, F_GETFD) != -1;
@@ -623,8 +638,7 @@ static void test_from_refs_v1_bpp(void)
 	struct xzc_dev *dev;
 	size_t i;
 
-	fk.caps_errno = EINVAL;
-	dev = open_dev(0);
+	dev = open_v1();
 	if (!dev)
 		return;
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -644,8 +658,7 @@ static void test_from_refs_v1_cannot(void)
 	struct xzc_buffer buf;
 	struct xzc_dev *dev;
 
-	fk.caps_errno = EINVAL;
-	dev = open_dev(0);
+	dev = open_v1();
 	if (!dev)
 		return;
 	g = xrgb_64x48;
@@ -675,13 +688,10 @@ static void test_from_refs_v1_export_fails(void)
 	struct xzc_buffer buf = { .handle = 99 };
 	struct xzc_dev *dev;
 
-	fk.caps_errno = EINVAL;
-	dev = open_dev(0);
+	dev = open_v1();
 	if (!dev)
 		return;
-	fk.fail_req = PRIME_TO_FD;
-	fk.fail_errno = EMFILE;
-	fk.fail_times = 1;
+	fake_fail(PRIME_TO_FD, EMFILE, 1);
 	CHECK_EQ(xzc_from_refs(dev, refs3, 3, 1, &xrgb_64x48, 0, &buf), -EMFILE);
 	CHECK_EQ(fk.nr_calls, 3);
 	CHECK_EQ(fk.calls[2].req, GEM_CLOSE);
@@ -698,9 +708,7 @@ static void test_from_refs_driver_error(void)
 
 	if (!dev)
 		return;
-	fk.fail_req = FROM_REFS2;
-	fk.fail_errno = ESRCH;
-	fk.fail_times = 1;
+	fake_fail(FROM_REFS2, ESRCH, 1);
 	CHECK_EQ(xzc_from_refs(dev, refs3, 3, 1, &xrgb_64x48, 0, &buf), -ESRCH);
 	CHECK_EQ(fk.nr_calls, 1);
 	xzc_close(dev);
@@ -709,12 +717,9 @@ static void test_from_refs_driver_error(void)
 static void check_to_refs(int v2)
 {
 	uint32_t refs[3] = { 0 }, handle = 0;
-	struct xzc_dev *dev;
+	struct xzc_dev *dev = v2 ? open_dev(0) : open_v1();
 	uint8_t *a;
 
-	if (!v2)
-		fk.caps_errno = EINVAL;
-	dev = open_dev(0);
 	if (!dev)
 		return;
 	CHECK_EQ(xzc_to_refs(dev, 42, 3, 0, refs, 3, &handle), 0);
@@ -765,8 +770,7 @@ static void test_to_refs_read_only(void)
 	CHECK_EQ(U32(fk.calls[1].arg, 20), 1);
 	xzc_close(dev);
 
-	fk.caps_errno = EINVAL;
-	dev = open_dev(0);
+	dev = open_v1();
 	if (!dev)
 		return;
 	CHECK_EQ(xzc_to_refs(dev, 42, 3, XZC_TO_REFS_READ_ONLY, refs, 3,
@@ -783,9 +787,7 @@ static void test_to_refs_fail_closes_import(void)
 
 	if (!dev)
 		return;
-	fk.fail_req = TO_REFS2;
-	fk.fail_errno = EBUSY;
-	fk.fail_times = 1;
+	fake_fail(TO_REFS2, EBUSY, 1);
 	CHECK_EQ(xzc_to_refs(dev, 42, 3, 0, refs, 3, &handle), -EBUSY);
 	CHECK_EQ(fk.nr_calls, 3);
 	CHECK_EQ(fk.calls[2].req, GEM_CLOSE);
@@ -803,9 +805,7 @@ static void test_wait_free_v2(void)
 
 	if (!dev)
 		return;
-	fk.fail_req = WAIT_FREE2;
-	fk.fail_errno = EINTR;
-	fk.fail_times = 2;
+	fake_fail(WAIT_FREE2, EINTR, 2);
 	CHECK_EQ(xzc_wait_free(dev, 17, deadline), 0);
 	/* Interrupted twice: the same absolute deadline each time. */
 	CHECK_EQ(fk.nr_calls, 3);
@@ -818,8 +818,7 @@ static void test_wait_free_v2(void)
 		CHECK_EQ(U64(a, 24) | U64(a, 32), 0);
 	}
 	fk.nr_calls = 0;
-	fk.fail_errno = ETIMEDOUT;
-	fk.fail_times = 1;
+	fake_fail(WAIT_FREE2, ETIMEDOUT, 1);
 	CHECK_EQ(xzc_wait_free(dev, 17, deadline), -ETIMEDOUT);
 	CHECK_EQ(fk.nr_calls, 1);
 	fk.wait_status = 0;
@@ -832,14 +831,11 @@ static void test_wait_free_v1_interrupted(void)
 	struct xzc_dev *dev;
 	int64_t deadline;
 
-	fk.caps_errno = EINVAL;
-	dev = open_dev(0);
+	dev = open_v1();
 	if (!dev)
 		return;
 	deadline = xzc_deadline_ms(1500);
-	fk.fail_req = DUMB_WAIT_FREE;
-	fk.fail_errno = EINTR;
-	fk.fail_times = 2;
+	fake_fail(DUMB_WAIT_FREE, EINTR, 2);
 	fk.eintr_sleep_ms = 100;
 	CHECK_EQ(xzc_wait_free(dev, 23, deadline), 0);
 	CHECK_EQ(fk.nr_calls, 3);
@@ -859,14 +855,11 @@ static void test_wait_free_v1_timeout(void)
 	struct xzc_dev *dev;
 	int64_t deadline;
 
-	fk.caps_errno = EINVAL;
-	dev = open_dev(0);
+	dev = open_v1();
 	if (!dev)
 		return;
 	/* A deadline already past polls once. */
-	fk.fail_req = DUMB_WAIT_FREE;
-	fk.fail_errno = ETIMEDOUT;
-	fk.fail_times = 5;
+	fake_fail(DUMB_WAIT_FREE, ETIMEDOUT, 5);
 	CHECK_EQ(xzc_wait_free(dev, 23, xzc_deadline_ms(0) - 1000000), -ETIMEDOUT);
 	CHECK_EQ(fk.nr_calls, 1);
 	CHECK_EQ(U32(fk.calls[0].arg, 4), 0);
@@ -878,8 +871,7 @@ static void test_wait_free_v1_timeout(void)
 	CHECK(xzc_deadline_ms(0) >= deadline);
 	CHECK(fk.nr_calls >= 1 && fk.nr_calls <= 2);
 
-	fk.fail_errno = ENOENT;
-	fk.fail_times = 1;
+	fake_fail(DUMB_WAIT_FREE, ENOENT, 1);
 	CHECK_EQ(xzc_wait_free(dev, 23, xzc_deadline_ms(1000)), -ENOENT);
 	xzc_close(dev);
 }
@@ -929,9 +921,7 @@ static void test_close_handle(void)
 	CHECK_EQ(fk.calls[0].req, GEM_CLOSE);
 	CHECK_EQ(U32(fk.calls[0].arg, 0), 12);
 	CHECK_EQ(U32(fk.calls[0].arg, 4), 0);
-	fk.fail_req = GEM_CLOSE;
-	fk.fail_errno = EINVAL;
-	fk.fail_times = 1;
+	fake_fail(GEM_CLOSE, EINVAL, 1);
 	CHECK_EQ(xzc_close_handle(dev, 12), -EINVAL);
 	xzc_close(dev);
 }
