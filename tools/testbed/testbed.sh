@@ -20,7 +20,9 @@
 # TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip),
 # TESTBED_ARCH=arm64 (same as the -arm64 commands), TESTBED_ARM64=0 to
 # leave the arm64 run out of check-all, TESTBED_LINT=0 to leave out make
-# lint (check-all runs it when no GLOB is given).
+# lint (check-all runs it when no GLOB is given), TESTBED_LIBXENZCOPY_DEB=
+# a libxenzcopy0 .deb (make deb) whose library the amd64 Dom0 gets instead
+# of build/lib's, as a board that installed the package has it.
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
 
@@ -273,6 +275,12 @@ make_initramfs() {
 	depmod -b "$root" "$KVER"
 
 	local tests=() tools=()
+	# copy_binaries() keeps a library the root already has.
+	if [ -n "${TESTBED_LIBXENZCOPY_DEB:-}" ] && [ "$GARCH" = amd64 ]; then
+		dpkg -x "$TESTBED_LIBXENZCOPY_DEB" "$root" ||
+			die "cannot unpack $TESTBED_LIBXENZCOPY_DEB"
+		echo "  libxenzcopy from $(basename "$TESTBED_LIBXENZCOPY_DEB")"
+	fi
 	[ -d "$TESTS_BUILD/tests" ] && tests=("$TESTS_BUILD"/tests/*)
 	[ -d "$TOOLS_BUILD" ] && tools=("$TOOLS_BUILD"/*)
 	[ ${#tests[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/tests "${tests[@]}"
