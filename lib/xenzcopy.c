@@ -19,6 +19,7 @@
 #include "xenzcopy.h"
 
 #define XZC_EXPORT __attribute__((visibility("default")))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct xzc_dev {
 	int fd;
@@ -194,7 +195,7 @@ static uint32_t xzc_v1_cpp(uint32_t fourcc)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(formats); i++)
 		if (formats[i].fourcc == fourcc)
 			return formats[i].cpp;
 	return 0;

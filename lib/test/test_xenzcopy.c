@@ -54,6 +54,7 @@ _Static_assert(sizeof(void *) == 8, "the v1 layouts below are LP64's");
 
 /* ---- the fake driver ------------------------------------------------ */
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_CALLS	16
 #define MAX_NODES	4
 
@@ -351,14 +352,21 @@ int ioctl(int fd, unsigned long req, ...)
 static int passed, failed, cur_failed;
 static const char *cur_name;
 
-#define CHECK(expr) do { if (!(expr)) { \
-	fprintf(stderr, "  %s:%d: %s: check failed: %s\n", __FILE__, \
-		__LINE__, cur_name, #expr); cur_failed = 1; } } while (0)
-#define CHECK_EQ(a, b) do { long long __a = (long long)(a), \
-	__b = (long long)(b); if (__a != __b) { \
-	fprintf(stderr, "  %s:%d: %s: %s == %s: %lld != %lld\n", __FILE__, \
-		__LINE__, cur_name, #a, #b, __a, __b); cur_failed = 1; } \
-	} while (0)
+#define CHECK(expr) do {						\
+	if (!(expr)) {							\
+		fprintf(stderr, "  %s:%d: %s: check failed: %s\n",	\
+			__FILE__, __LINE__, cur_name, #expr);		\
+		cur_failed = 1;						\
+	}								\
+} while (0)
+#define CHECK_EQ(a, b) do {						\
+	long long __a = (long long)(a), __b = (long long)(b);		\
+	if (__a != __b) {						\
+		fprintf(stderr, "  %s:%d: %s: %s == %s: %lld != %lld\n", \
+			__FILE__, __LINE__, cur_name, #a, #b, __a, __b); \
+		cur_failed = 1;						\
+	}								\
+} while (0)
 
 /* The device, opened on the fake driver; the log then starts empty. */
 static struct xzc_dev *open_dev(unsigned int flags)
@@ -641,7 +649,7 @@ static void test_from_refs_v1_bpp(void)
 	dev = open_v1();
 	if (!dev)
 		return;
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
 		fk.nr_calls = 0;
 		g.fourcc = f[i].fourcc;
 		g.pitches[0] = g.width * f[i].bpp / 8;
@@ -962,7 +970,7 @@ static void test_symbol_versions(void)
 	CHECK(lib != NULL);
 	if (!lib)
 		return;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(names); i++)
 		CHECK(dlvsym(lib, names[i], "XENZCOPY_0.1") != NULL);
 	/* Internal functions stay internal. */
 	CHECK(dlsym(lib, "xzc_ioctl") == NULL);
@@ -994,7 +1002,7 @@ int main(void)
 
 	real_ioctl = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
 		fake_reset();
 		cur_name = tests[i].name;
 		cur_failed = 0;
