@@ -114,7 +114,7 @@ deb:
 
 clean:
 	-[ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(DRV) clean
-	rm -rf $(BUILD)/igt-tests $(BUILD)/tools $(BUILD)/domu $(BUILD)/lib
+	rm -rf $(BUILD)/igt-tests $(BUILD)/tools $(BUILD)/domu $(BUILD)/lib $(BUILD)/dkms $(BUILD)/deb
 
 help:
 	@sed -n 's/^#   //p' Makefile
