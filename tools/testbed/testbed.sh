@@ -21,7 +21,10 @@
 # TESTBED_ARCH=arm64 (same as the -arm64 commands), TESTBED_ARM64=0 to
 # leave the arm64 run out of check-all, TESTBED_LINT=0 to leave out make
 # lint (check-all runs it when no GLOB is given), TESTBED_ORACLE_TRACE=1
-# to print every sample of the harness' oracles (igt-tests/lib/zc_oracle.h).
+# to print every sample of the harness' oracles (igt-tests/lib/zc_oracle.h),
+# TESTBED_LIBXENZCOPY_DEB= a libxenzcopy0 .deb (make deb) whose library the
+# amd64 Dom0 gets instead of build/lib's, as a board that installed the
+# package has it.
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
 
@@ -52,6 +55,10 @@ ZC_APT_LOGDIR=$CACHE
 MODULE_KO=$TOP/drivers/gpu/drm/xen/xen_drm_zcopy.ko
 TESTS_BUILD=$TOP/build/igt-tests
 TOOLS_BUILD=$TOP/build/tools
+# libxenzcopy as the tests and tools link it: shared on amd64 (it goes
+# into the guest's library directory), static on arm64.
+XZC_LIB=$TOP/build/lib
+GUEST_LIBDIR=/usr/lib/x86_64-linux-gnu
 BUSYBOX=/bin/busybox
 
 # Host packages: the emulator, kernel headers and source for the Dom0
@@ -169,19 +176,28 @@ copy_module_closure() {
 	done
 }
 
-# Copies binaries and the shared libraries they load.
+# Copies binaries and the shared libraries they load. The project's own
+# libxenzcopy goes where a package installs it, so the guest's loader
+# finds it as on a board (no rpath, no LD_LIBRARY_PATH).
 copy_binaries() {
-	local root=$1 dest=$2 b lib
+	local root=$1 dest=$2 b lib to libs
 	shift 2
 	mkdir -p "$root$dest"
 	for b in "$@"; do
 		cp "$b" "$root$dest/"
 		# Foreign (arm64) binaries are linked statically.
 		[ "$GARCH" = amd64 ] || continue
-		for lib in $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*'); do
-			[ -e "$root$lib" ] && continue
-			mkdir -p "$root$(dirname "$lib")"
-			cp -L "$lib" "$root$lib"
+		libs=$(LD_LIBRARY_PATH=$XZC_LIB ldd "$b" 2>/dev/null || true)
+		if echo "$libs" | grep 'not found' >/dev/null; then
+			echo "$libs" | grep 'not found'
+			die "$b needs a library the host does not have"
+		fi
+		for lib in $(echo "$libs" | grep -o '/[^ ]*'); do
+			to=$lib
+			case $lib in "$XZC_LIB"/*) to=$GUEST_LIBDIR/${lib##*/} ;; esac
+			[ -e "$root$to" ] && continue
+			mkdir -p "$root$(dirname "$to")"
+			cp -L "$lib" "$root$to"
 		done
 	done
 }
@@ -261,6 +277,12 @@ make_initramfs() {
 	depmod -b "$root" "$KVER"
 
 	local tests=() tools=()
+	# copy_binaries() keeps a library the root already has.
+	if [ -n "${TESTBED_LIBXENZCOPY_DEB:-}" ] && [ "$GARCH" = amd64 ]; then
+		dpkg -x "$TESTBED_LIBXENZCOPY_DEB" "$root" ||
+			die "cannot unpack $TESTBED_LIBXENZCOPY_DEB"
+		echo "  libxenzcopy from $(basename "$TESTBED_LIBXENZCOPY_DEB")"
+	fi
 	[ -d "$TESTS_BUILD/tests" ] && tests=("$TESTS_BUILD"/tests/*)
 	[ -d "$TOOLS_BUILD" ] && tools=("$TOOLS_BUILD"/*)
 	[ ${#tests[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/tests "${tests[@]}"
@@ -358,6 +380,7 @@ arm64_setup_vars() {
 	MODULE_KO=$TOP/build/arm64/xen_drm_zcopy.ko
 	TESTS_BUILD=$CACHE/igt-tests
 	TOOLS_BUILD=$CACHE/tools
+	XZC_LIB=$CACHE/lib
 	BUSYBOX=$CACHE/busybox/bin/busybox
 	VKMS_KDIR=$TOP/build/arm64/root/usr/src/linux-headers-$KVER
 	VKMS_MAKE_ARGS="ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-"
@@ -414,10 +437,12 @@ build_project_arm64() {
 	local env=(PKG_CONFIG_LIBDIR="$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig"
 		   PKG_CONFIG_SYSROOT_DIR="$SYSROOT"
 		   CFLAGS="-O2 -g -static -I$SYSROOT/usr/include")
+	env "${env[@]}" make -C "$TOP/lib" CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
+		BUILD="$XZC_LIB" static >>"$CACHE/build.log" 2>&1 &&
 	env "${env[@]}" make -C "$TOP/igt-tests" CC=aarch64-linux-gnu-gcc BUILD="$TESTS_BUILD" \
-		>>"$CACHE/build.log" 2>&1 &&
+		XZC_LIB="$XZC_LIB" >>"$CACHE/build.log" 2>&1 &&
 	env "${env[@]}" make -C "$TOP/tools" CC=aarch64-linux-gnu-gcc BUILD="$TOOLS_BUILD" \
-		>>"$CACHE/build.log" 2>&1 ||
+		XZC_LIB="$XZC_LIB" >>"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "arm64 tests or tools do not build"; }
 }
 

@@ -7,18 +7,20 @@
  *     the CRCs the zero-copy path must reproduce.
  *  2. Frontend-allocated buffer: a "frontend" (gntalloc) grants pages to
  *     domain 0 and draws the frame into them; the backend turns the refs
- *     into a dumb buffer (DUMB_FROM_REFS), exports it (PRIME), vkms imports
- *     it, ADDFB2 + modeset, and vkms' CRC must equal the native one.
+ *     into a buffer and its dma-buf (xzc_from_refs(): FROM_REFS2, or
+ *     DUMB_FROM_REFS + PRIME export on a v1 driver), vkms imports it,
+ *     ADDFB2 + modeset, and vkms' CRC must equal the native one.
  *  3. A live write through the frontend's own mapping changes the next CRC
  *     (to the native CRC of the changed frame): no copy anywhere.
  *  4. Teardown as a backend does it on DBUF_DESTROY: drop its handles,
- *     DUMB_WAIT_FREE blocks until the display let go and the grants are
+ *     xzc_wait_free() blocks until the display let go and the grants are
  *     unmapped, then returns 0; the driver's counters are back at baseline.
  *  5. Backend-allocated buffer, briefly: a vkms dumb buffer is imported
- *     (FD_TO_HANDLE), granted (DUMB_TO_REFS), the frontend maps the refs
- *     (gntdev) and draws; the CRC follows its writes.
+ *     and granted (xzc_to_refs()), the frontend maps the refs (gntdev) and
+ *     draws; the CRC follows its writes.
  *
- * Every ioctl is timed (microseconds, CLOCK_MONOTONIC around the call).
+ * The backend's side goes through libxenzcopy, as a real backend would.
+ * Every call is timed (microseconds, CLOCK_MONOTONIC around the call).
  * Exits 0 only if every step worked and every CRC matched.
  */
 
@@ -30,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "xenzcopy.h"
 #include "zc_drm.h"
 #include "zc_gnt.h"
 #include "zc_xen.h"
@@ -56,6 +58,8 @@
 #define BOX_H	128
 
 static int checks, failures;
+/* The driver's interface the library uses, for the report lines. */
+static bool drv_v2;
 
 /* ---- output ---------------------------------------------------------- */
 
@@ -249,13 +253,13 @@ static int kms_rmfb(struct zc_kms *k, uint32_t fb)
 	return report("DRM_IOCTL_MODE_RMFB", "vkms", ret, us, "fb %u", fb);
 }
 
-static int gem_close(int fd, uint32_t handle, const char *on, const char *what)
+static int gem_close(struct xzc_dev *xdev, uint32_t handle, const char *what)
 {
 	double us;
 	int ret;
 
-	TIMED(us, ret, zc_gem_close(fd, handle));
-	return report("DRM_IOCTL_GEM_CLOSE", on, ret, us, "handle %u%s%s",
+	TIMED(us, ret, xzc_close_handle(xdev, handle));
+	return report("xzc_close_handle", "xen_zcopy", ret, us, "handle %u%s%s",
 		      handle, what ? ": " : "", what ? what : "");
 }
 
@@ -353,20 +357,25 @@ static void *display_lets_go(void *arg)
 	return NULL;
 }
 
-static int frontend_allocated(struct zc_kms *k, int xfd, struct native *n,
-			      const struct zc_stats *base)
+static int frontend_allocated(struct zc_kms *k, struct xzc_dev *xdev,
+			      struct native *n, const struct zc_stats *base)
 {
+	static const struct xzc_geometry geom = {
+		.fourcc = DRM_FORMAT_XRGB8888, .width = W, .height = H,
+		.pitches = { W * (BPP / 8) },
+	};
 	uint32_t npages = (W * H * (BPP / 8) + PAGE - 1) / PAGE;
-	struct drm_xen_zcopy_dumb_from_refs req = { 0 };
+	struct xzc_buffer buf = { .dmabuf_fd = -1 };
 	uint32_t vkms_handle = 0, zc_fb = 0, c1, c2;
 	struct teardown t = { 0 };
 	struct zc_gntalloc ga;
 	pthread_t thread;
 	double us, t0, wait_end;
 	long mapped_at_return;
-	int ret, dmabuf = -1;
+	int ret;
 
-	section("2. Frontend-allocated buffer: DUMB_FROM_REFS -> PRIME -> vkms");
+	section(drv_v2 ? "2. Frontend-allocated buffer: FROM_REFS2 -> vkms" :
+		"2. Frontend-allocated buffer: DUMB_FROM_REFS -> PRIME -> vkms");
 	TIMED(us, ret, zc_gntalloc_alloc(&ga, FRONTEND_DOMID, npages, true));
 	if (report("GNTALLOC_ALLOC_GREF + mmap", "frontend", ret, us,
 		   "%u pages granted to domain %d", npages, FRONTEND_DOMID))
@@ -378,27 +387,23 @@ static int frontend_allocated(struct zc_kms *k, int xfd, struct native *n,
 	note("frontend drew the same frame into its own pages (%.0f us)",
 	     now_us() - t0);
 
-	TIMED(us, ret, zc_from_refs(xfd, ga.refs, npages, FRONTEND_DOMID, W, H,
-				    BPP, &req));
-	if (report("DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS", "xen_zcopy", ret, us,
-		   "handle %u, pitch %u, size %llu, wait_handle %u",
-		   req.dumb.handle, req.dumb.pitch,
-		   (unsigned long long)req.dumb.size, req.wait_handle))
+	TIMED(us, ret, xzc_from_refs(xdev, ga.refs, npages, FRONTEND_DOMID,
+				     &geom, 0, &buf));
+	if (report("xzc_from_refs", drv_v2 ? "FROM_REFS2" :
+		   "DUMB_FROM_REFS + PRIME_HANDLE_TO_FD", ret, us,
+		   "handle %u, dma-buf fd %d, size %llu, wait_handle %u",
+		   buf.handle, buf.dmabuf_fd, (unsigned long long)buf.size,
+		   buf.wait_handle))
 		goto out_free;
 	note("%u grants of domain %d mapped into Dom0, no byte copied",
 	     npages, FRONTEND_DOMID);
 
-	TIMED(us, ret, zc_prime_export(xfd, req.dumb.handle, &dmabuf));
-	if (report("DRM_IOCTL_PRIME_HANDLE_TO_FD", "xen_zcopy", ret, us,
-		   "dma-buf fd %d", dmabuf))
-		goto out_close;
-
-	TIMED(us, ret, zc_prime_import(k->fd, dmabuf, &vkms_handle));
+	TIMED(us, ret, zc_prime_import(k->fd, buf.dmabuf_fd, &vkms_handle));
 	if (report("DRM_IOCTL_PRIME_FD_TO_HANDLE", "vkms", ret, us,
 		   "vkms handle %u", vkms_handle))
 		goto out_close;
 
-	if (kms_addfb(k, vkms_handle, req.dumb.pitch, &zc_fb,
+	if (kms_addfb(k, vkms_handle, geom.pitches[0], &zc_fb,
 		      "the frontend's pages") ||
 	    kms_modeset(k, zc_fb, "zero-copy buffer")) {
 		ret = -EIO;
@@ -430,12 +435,11 @@ static int frontend_allocated(struct zc_kms *k, int xfd, struct native *n,
 
 	section("4. Teardown (the frontend sent DBUF_DESTROY)");
 	t0 = now_us();
-	close(dmabuf);
-	dmabuf = -1;
+	close(buf.dmabuf_fd);
+	buf.dmabuf_fd = -1;
 	note("backend closed its dma-buf fd (%.1f us)", now_us() - t0);
-	ret = gem_close(xfd, req.dumb.handle,
-			"xen_zcopy", "backend drops its handle");
-	req.dumb.handle = 0;
+	ret = gem_close(xdev, buf.handle, "backend drops its handle");
+	buf.handle = 0;
 	if (ret)
 		goto out_close;
 	note("vkms still scans the buffer out: from_refs_objects=%ld, mapped_grants=%ld",
@@ -453,7 +457,8 @@ static int frontend_allocated(struct zc_kms *k, int xfd, struct native *n,
 		ret = -EAGAIN;
 		goto out_close;
 	}
-	TIMED(us, ret, zc_wait_free(xfd, req.wait_handle, 5000));
+	TIMED(us, ret, xzc_wait_free(xdev, buf.wait_handle,
+				     xzc_deadline_ms(5000)));
 	wait_end = now_us();
 	mapped_at_return = zc_stat("mapped_grants");
 	pthread_join(thread, NULL);
@@ -468,11 +473,11 @@ static int frontend_allocated(struct zc_kms *k, int xfd, struct native *n,
 	report("DRM_IOCTL_GEM_CLOSE", "vkms", t.ret_close, t.us_close,
 	       "handle %u: the last reference to the dma-buf",
 	       t.vkms_handle);
-	report("DRM_IOCTL_XEN_ZCOPY_DUMB_WAIT_FREE", "xen_zcopy", ret, us,
-	       "wait_handle %u -> 0 after %.0f ms (timeout 5000 ms)",
-	       req.wait_handle, us / 1000);
+	report("xzc_wait_free", drv_v2 ? "WAIT_FREE2" : "DUMB_WAIT_FREE", ret,
+	       us, "wait_handle %u -> 0 after %.0f ms (deadline in 5000 ms)",
+	       buf.wait_handle, us / 1000);
 	check(ret == 0 && t.start_at > 0 && wait_end > t.start_at,
-	      "DUMB_WAIT_FREE blocked until the display let go, then returned 0");
+	      "the wait blocked until the display let go, then returned 0");
 	check(mapped_at_return == stat_of(base, "mapped_grants"),
 	      "when it returned, the grants were unmapped (mapped_grants=%ld)",
 	      mapped_at_return);
@@ -492,10 +497,10 @@ out_close:
 	}
 	if (vkms_handle)
 		zc_gem_close(k->fd, vkms_handle);
-	if (dmabuf >= 0)
-		close(dmabuf);
-	if (req.dumb.handle)
-		zc_gem_close(xfd, req.dumb.handle);
+	if (buf.dmabuf_fd >= 0)
+		close(buf.dmabuf_fd);
+	if (buf.handle)
+		xzc_close_handle(xdev, buf.handle);
 out_free:
 	zc_gntalloc_free(&ga);
 	return ret ? ret : -EIO;
@@ -503,8 +508,8 @@ out_free:
 
 /* ---- 5. backend-allocated buffer -------------------------------------- */
 
-static int backend_allocated(struct zc_kms *k, int xfd, struct native *n,
-			     const struct zc_stats *base)
+static int backend_allocated(struct zc_kms *k, struct xzc_dev *xdev,
+			     struct native *n, const struct zc_stats *base)
 {
 	uint32_t zc_handle = 0, fb = 0, npages, *refs = NULL, c0, c1, c2;
 	struct zc_gntdev gd = { .fd = -1 };
@@ -512,7 +517,8 @@ static int backend_allocated(struct zc_kms *k, int xfd, struct native *n,
 	int ret, dmabuf = -1;
 	double us, t0;
 
-	section("5. Backend-allocated buffer: vkms dumb -> DUMB_TO_REFS -> frontend");
+	section(drv_v2 ? "5. Backend-allocated buffer: vkms dumb -> TO_REFS2 -> frontend" :
+		"5. Backend-allocated buffer: vkms dumb -> DUMB_TO_REFS -> frontend");
 	TIMED(us, ret, zc_dumb_create(k->fd, W, H, BPP, &d));
 	if (report("DRM_IOCTL_MODE_CREATE_DUMB", "vkms", ret, us,
 		   "handle %u, pitch %u, size %llu", d.handle, d.pitch,
@@ -529,15 +535,14 @@ static int backend_allocated(struct zc_kms *k, int xfd, struct native *n,
 	if (report("DRM_IOCTL_PRIME_HANDLE_TO_FD", "vkms", ret, us,
 		   "dma-buf fd %d", dmabuf))
 		goto out;
-	TIMED(us, ret, zc_prime_import(xfd, dmabuf, &zc_handle));
-	if (report("DRM_IOCTL_PRIME_FD_TO_HANDLE", "xen_zcopy", ret, us,
-		   "handle %u (imported_objects=%ld)", zc_handle,
-		   zc_stat("imported_objects")))
-		goto out;
-	TIMED(us, ret, zc_to_refs(xfd, zc_handle, refs, npages, FRONTEND_DOMID));
-	if (report("DRM_IOCTL_XEN_ZCOPY_DUMB_TO_REFS", "xen_zcopy", ret, us,
-		   "%u pages granted to domain %d: refs %u, %u, ... %u",
-		   npages, FRONTEND_DOMID, refs[0], refs[1], refs[npages - 1]))
+	TIMED(us, ret, xzc_to_refs(xdev, dmabuf, FRONTEND_DOMID, 0, refs,
+				   npages, &zc_handle));
+	if (report("xzc_to_refs", drv_v2 ? "FD_TO_HANDLE + TO_REFS2" :
+		   "FD_TO_HANDLE + DUMB_TO_REFS", ret, us,
+		   "handle %u (imported_objects=%ld); %u pages granted to "
+		   "domain %d: refs %u, %u, ... %u", zc_handle,
+		   zc_stat("imported_objects"), npages, FRONTEND_DOMID,
+		   refs[0], refs[1], refs[npages - 1]))
 		goto out;
 	note("granted_refs=%ld: the refs go to the frontend (XenStore/displif)",
 	     zc_stat("granted_refs"));
@@ -585,11 +590,12 @@ static int backend_allocated(struct zc_kms *k, int xfd, struct native *n,
 	report("munmap + GNTDEV_UNMAP_GRANT_REF", "frontend", ret, us, NULL);
 	close(dmabuf);
 	dmabuf = -1;
-	gem_close(xfd, zc_handle, "xen_zcopy", "the grants end here");
+	gem_close(xdev, zc_handle, "the grants end here");
 	zc_handle = 0;
 	note("granted_refs=%ld, deferred_refs=%ld", zc_stat("granted_refs"),
 	     zc_stat("deferred_refs"));
-	gem_close(k->fd, d.handle, "vkms", NULL);
+	TIMED(us, ret, zc_gem_close(k->fd, d.handle));
+	report("DRM_IOCTL_GEM_CLOSE", "vkms", ret, us, "handle %u", d.handle);
 	d.handle = 0;
 	ret = zc_stats_wait_baseline(base, 2000);
 	check(ret == 0, "driver counters back at baseline");
@@ -604,7 +610,7 @@ out:
 	if (dmabuf >= 0)
 		close(dmabuf);
 	if (zc_handle)
-		zc_gem_close(xfd, zc_handle);
+		xzc_close_handle(xdev, zc_handle);
 	if (d.handle)
 		zc_gem_close(k->fd, d.handle);
 	free(refs);
@@ -614,31 +620,40 @@ out:
 int main(void)
 {
 	struct native n = { 0 };
+	struct xzc_dev *xdev;
+	struct xzc_caps caps;
 	struct zc_stats base;
 	struct zc_kms k;
-	int xfd, xminor = -1, ret;
 	drmVersionPtr v;
+	char *node;
+	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("xen-zcopy demo: a frontend's frame on a real KMS driver, zero-copy\n");
 
-	xfd = zc_drm_open_driver(XENDRM_ZCOPY_DRIVER_NAME, &xminor);
-	if (xfd < 0) {
-		printf("error: no %s device (is the module loaded?)\n",
-		       XENDRM_ZCOPY_DRIVER_NAME);
+	ret = xzc_open(&xdev, 0);
+	if (!ret)
+		ret = xzc_get_caps(xdev, &caps);
+	if (ret) {
+		printf("error: %s\n", xzc_strerror(ret));
 		return 1;
 	}
+	drv_v2 = caps.caps & XZC_CAP_V2;
 	ret = zc_kms_init(&k, W, H);
 	if (ret) {
 		printf("error: no vkms with a %ux%u mode: %s\n", W, H,
 		       strerror(-ret));
 		return 1;
 	}
-	v = drmGetVersion(xfd);
-	note("backend device: /dev/dri/card%d (%s %d.%d: %s)", xminor,
+	v = drmGetVersion(xzc_fd(xdev));
+	node = drmGetDeviceNameFromFd2(xzc_fd(xdev));
+	note("backend device: %s (%s %d.%d: %s)", node ? node : "?",
 	     v ? v->name : "?", v ? v->version_major : 0,
 	     v ? v->version_minor : 0, v ? v->desc : "?");
+	free(node);
 	drmFreeVersion(v);
+	note("interface:      %s (GET_CAPS caps 0x%llx), through libxenzcopy",
+	     drv_v2 ? "v2" : "v1", (unsigned long long)caps.caps);
 	note("display:        /dev/dri/card%d (vkms), CRTC %u, connector %u, mode %s",
 	     k.minor, k.crtc_id, k.conn_id, k.mode.name);
 	note("frame:          %ux%u XRGB8888, pitch %u, %u bytes = %u pages",
@@ -653,13 +668,13 @@ int main(void)
 
 	ret = native_reference(&k, &n);
 	if (!ret)
-		frontend_allocated(&k, xfd, &n, &base);
+		frontend_allocated(&k, xdev, &n, &base);
 	if (!ret)
-		backend_allocated(&k, xfd, &n, &base);
+		backend_allocated(&k, xdev, &n, &base);
 
 	section("Result");
 	zc_kms_fini(&k);
-	close(xfd);
+	xzc_close(xdev);
 	if (ret && !failures)
 		failures++;
 	printf("   %d checks, %d failed: %s\n", checks, failures,
