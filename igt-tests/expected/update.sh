@@ -15,8 +15,9 @@ list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 
 for bin in $(sed -n '/^TESTLIST$/,/^END TESTLIST$/p' "$dir/test-list.txt" | sed '1d;$d'); do
-	"$dir/$bin" --list-subtests | sed "s/^/$bin@/" ||
+	names=$("$dir/$bin" --list-subtests) ||
 		{ echo "update.sh: $bin --list-subtests failed" >&2; exit 1; }
+	printf '%s\n' "$names" | sed "s/^/$bin@/"
 done >"$list"
 
 for m in "$@"; do
