@@ -193,7 +193,7 @@ static void test_caps(void)
 
 	zc_assert_ok(xzc_get_caps(dev, &caps));
 	ret = ioctl(xzc_fd(dev), DRM_IOCTL_XEN_ZCOPY_GET_CAPS, &gc) ? -errno : 0;
-	zc_info("GET_CAPS: %s, caps 0x%llx, max_pages %u", ret ? strerror(-ret) : "ok",
+	zc_info("GET_CAPS: %s, caps 0x%llx, max_pages %u\n", ret ? strerror(-ret) : "ok",
 		(unsigned long long)caps.caps, caps.max_pages);
 	if (ret) {
 		zc_assert(ret == -EINVAL || ret == -ENOTTY);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -430,12 +431,15 @@ static int xzc_wait_free_v1(struct xzc_dev *dev, uint32_t wait_handle,
 			    int64_t deadline_ns)
 {
 	struct drm_xen_zcopy_dumb_wait_free req;
+	bool seen = false;
 	int ret;
 
 	/*
 	 * The driver never restarts an interrupted wait (that would wait the
 	 * whole timeout again), and its timeout is counted in jiffies: ask
 	 * again with what is left until the deadline has really passed.
+	 * v1 forgets a handle once its buffer is gone, so -ENOENT for a
+	 * handle an earlier round found means the buffer went in between.
 	 */
 	for (;;) {
 		memset(&req, 0, sizeof(req));
@@ -445,8 +449,11 @@ static int xzc_wait_free_v1(struct xzc_dev *dev, uint32_t wait_handle,
 		if (!ret)
 			return 0;
 		ret = -errno;
+		if (ret == -ENOENT && seen)
+			return 0;
 		if (ret != -EINTR && ret != -ETIMEDOUT)
 			return ret;
+		seen = true;
 		if (!req.wait_to_ms || xzc_now_ns() >= deadline_ns)
 			return -ETIMEDOUT;
 	}

@@ -412,7 +412,7 @@ static u64 xen_zcopy_frame_bytes(const struct drm_xen_zcopy_from_refs2 *req)
 	const struct drm_format_info *info = NULL;
 	u64 end, min_pitch, bytes = 0;
 	unsigned int i;
-	int h;
+	int w, h;
 
 	for (i = 0; i < ARRAY_SIZE(xen_zcopy_formats); i++)
 		if (req->fourcc == xen_zcopy_formats[i])
@@ -427,8 +427,8 @@ static u64 xen_zcopy_frame_bytes(const struct drm_xen_zcopy_from_refs2 *req)
 				return 0;
 			continue;
 		}
-		min_pitch = drm_format_info_min_pitch(info, i,
-			drm_format_info_plane_width(info, req->width, i));
+		w = drm_format_info_plane_width(info, req->width, i);
+		min_pitch = drm_format_info_min_pitch(info, i, w);
 		if (req->pitches[i] < min_pitch)
 			return 0;
 		h = drm_format_info_plane_height(info, req->height, i);
