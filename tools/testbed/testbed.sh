@@ -84,6 +84,23 @@ secs_since() { local ms=$((($(date +%s%N) - $1) / 1000000)); printf '%d.%d' $((m
 log() { printf '[%6ss] %s\n' "$(secs_since "$T0")" "$*"; }
 die() { echo "testbed: error: $*" >&2; exit 2; }
 
+# host_gate NAME TAG CLEAN CMD...: runs CMD into build/NAME.log and adds
+# its "[PASS] TAG@" and "[FAIL] TAG@" lines to P and F (check-all's
+# counts); a gate that neither printed CLEAN nor a failure failed.
+host_gate() {
+	local name=$1 tag=$2 clean=$3 log=$TOP/build/$1.log gp gf
+	shift 3
+	echo "==== $name ===="
+	"$@" 2>&1 | tee "$log" || true
+	gp=$(grep -c "^\[PASS\] $tag@" "$log" || true)
+	gf=$(grep -c "^\[FAIL\] $tag@" "$log" || true)
+	if ! grep -Eq "$clean" "$log" && [ "$gf" -eq 0 ]; then
+		echo "[FAIL] $name did not finish"
+		gf=1
+	fi
+	P=$((P + gp)) F=$((F + gf))
+}
+
 # Runs a step, printing its name and how long it took.
 step() {
 	local name=$1 s
@@ -684,18 +701,15 @@ check-all)
 		set -- $line
 		P=$((P + $1)) F=$((F + $3)) S=$((S + $5))
 	done
-	# The driver's own gates (checkpatch --strict, W=1, sparse, kernel-doc,
-	# arm64) are part of the suite: a warning there is a failure.
-	if [ "${TESTBED_LINT:-1}" != 0 ] && [ -z "$glob" ]; then
-		echo "==== make lint ===="
-		bash "$TOP/tools/lint.sh" 2>&1 | tee "$TOP/build/lint.log" || true
-		lp=$(grep -c '^\[PASS\] lint@' "$TOP/build/lint.log" || true)
-		lf=$(grep -c '^\[FAIL\] lint@' "$TOP/build/lint.log" || true)
-		if ! grep -q '^lint: clean$' "$TOP/build/lint.log" && [ "$lf" -eq 0 ]; then
-			echo "[FAIL] lint did not finish"
-			lf=1
-		fi
-		P=$((P + lp)) F=$((F + lf))
+	# Gates on the host, counted like the runs: the driver's own
+	# (checkpatch --strict, W=1, sparse, kernel-doc, arm64), libxenzcopy's
+	# unit tests and the module built through DKMS. Each prints
+	# "[PASS|FAIL] TAG@check" lines and a closing line.
+	if [ -z "$glob" ]; then
+		[ "${TESTBED_LINT:-1}" = 0 ] ||
+			host_gate lint lint '^lint: clean$' bash "$TOP/tools/lint.sh"
+		host_gate lib-test lib '^[0-9]+ passed, 0 failed$' make -s -C "$TOP" lib-test
+		host_gate dkms-check dkms '^[0-9]+ passed, 0 failed$' bash "$TOP/tools/dkms-check.sh"
 	fi
 	echo "$P passed, $F failed, $S skipped"
 	[ "$F" -eq 0 ]
