@@ -8,6 +8,9 @@
 #                    on x86 PV and then on arm64 (TESTBED_ARM64=0: x86 only)
 #   make check-arm64 the suite on arm64 only (auto-translated Dom0, QEMU virt)
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
+#   make bench       benchmark setup, per-flip and scale costs on x86 PV and
+#                    arm64 (build/bench/: CSV, PNG chart, table); never part
+#                    of make check
 #   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
 #   make arm64       cross-build the module for Debian's arm64 6.1 kernel
 #   make install     install the module, the UAPI header and the udev rule
@@ -21,7 +24,7 @@ DRV := $(TOP)/drivers/gpu/drm/xen
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module tests tools domu-agent check check-arm64 demo lint arm64 install clean help
+.PHONY: all module tests tools domu-agent check check-arm64 demo bench lint arm64 install clean help
 
 all: module tests tools domu-agent
 
@@ -52,6 +55,9 @@ check-arm64:
 
 demo:
 	bash tools/testbed/testbed.sh demo
+
+bench:
+	bash tools/testbed/testbed.sh bench-all
 
 lint:
 	bash tools/lint.sh
