@@ -38,21 +38,6 @@ static void params_save(void)
 	zc_require(saved_max_pages > 0 && saved_gntalloc_limit > 0);
 }
 
-static long mem_available_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /*
  * max_pages bounds DUMB_FROM_REFS and imports; it can be changed at run
  * time, but not to a value the driver cannot allocate for.
@@ -155,7 +140,7 @@ static void test_large_from_refs(void)
 
 	zc_baseline_start_drained(&base);
 	params_save();
-	zc_require(mem_available_kb() > 3 * (long)(size / 1024));
+	zc_require(zc_mem_available_kb() > 3 * (long)(size / 1024));
 	zc_assert_ok(zc_write_long(GNTALLOC_LIMIT, BIG_PAGES + 1024));
 	zc_assert_ok(zc_write_long(MAX_PAGES, BIG_PAGES));
 
@@ -282,14 +267,14 @@ static void test_grant_exhaustion(void)
 	zc_at_exit(ex_cleanup, NULL);
 	ex_fd = zc_xen_open();
 	zc_assert(ex_fd >= 0);
-	avail = mem_available_kb();
+	avail = zc_mem_available_kb();
 	zc_info("MemAvailable %ld kB\n", avail);
 
 	zc_drm_debug_on();
 	zc_kmsg_mark();
 	while (ex_count < EX_MAX) {
 		/* Keep 96 MiB for the rest of Dom0. */
-		if (mem_available_kb() < 96 * 1024 + EX_PAGES * 4)
+		if (zc_mem_available_kb() < 96 * 1024 + EX_PAGES * 4)
 			break;
 		ret = ex_add();
 		if (ret)
@@ -345,7 +330,7 @@ static void test_to_refs_huge(void)
 	zc_baseline_start_drained(&base);
 	vgem = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem >= 0);
-	zc_require(mem_available_kb() > 256 * 1024 + 40 * 1024);
+	zc_require(zc_mem_available_kb() > 256 * 1024 + 40 * 1024);
 	params_save();
 
 	/* 16384x4096 XRGB8888: 256 MiB, 65536 pages. */

@@ -153,3 +153,18 @@ int zc_stats_wait_baseline(const struct zc_stats *base, int ms)
 				zc_stat_names[i], now.v[i], base->v[i]);
 	return -ETIMEDOUT;
 }
+
+long zc_mem_available_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}

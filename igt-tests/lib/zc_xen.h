@@ -43,4 +43,11 @@ int zc_stats_read(struct zc_stats *s);
  * differ on timeout. 0 or -ETIMEDOUT. */
 int zc_stats_wait_baseline(const struct zc_stats *base, int ms);
 
+/*
+ * MemAvailable of /proc/meminfo in kB, -1 if unreadable: what Dom0 has
+ * left for the pages a large or many buffers take (on arm64 every mapped
+ * page is a page of Dom0's RAM ballooned out).
+ */
+long zc_mem_available_kb(void);
+
 #endif /* ZC_XEN_H */

@@ -596,22 +596,6 @@ out:
  */
 #define LIVE_PER_SET	50
 
-/* MemAvailable of /proc/meminfo in MB, -1 if unreadable. */
-static long mem_available_mb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb / 1024;
-}
-
 static void bench_live(unsigned int target)
 {
 	uint32_t pages = 1920 * 1080 * 4 / PAGE, i, n = 0, sets = 0;
@@ -633,7 +617,7 @@ static void bench_live(unsigned int target)
 	}
 	snprintf(note, sizeof(note), "reached target");
 	for (n = 0; n < target; n++) {
-		long avail = mem_available_mb();
+		long avail = zc_mem_available_kb() / 1024;
 
 		/*
 		 * Without a pool of unpopulated pages (arm64), every mapped
