@@ -101,7 +101,7 @@ for a in amd64 arm64; do
 done
 [ -n "$plots1" ] || exit 0
 gnuplot <<-GP
-	set terminal pngcairo size 1200,520 font ",10"
+	set terminal pngcairo noenhanced size 1200,520 font ",10"
 	set output "$DIR/bench.png"
 	set multiplot layout 1,2 title "xen-zcopy benchmark (QEMU TCG + Xen 4.17, Debian 6.1 Dom0; median, min..max)"
 	set logscale xy
