@@ -10,6 +10,9 @@
 #                    on x86 PV and then on arm64 (TESTBED_ARM64=0: x86 only)
 #   make check-arm64 the suite on arm64 only (auto-translated Dom0, QEMU virt)
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
+#   make bench       benchmark setup, per-flip and scale costs on x86 PV and
+#                    arm64 (build/bench/: CSV, PNG chart, table); never part
+#                    of make check
 #   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
 #   make arm64       cross-build the module for Debian's arm64 6.1 kernel
 #   make dkms-install  the module's source into /usr/src/xen-zcopy-VERSION
@@ -33,8 +36,8 @@ DKMS_SRC ?= $(DESTDIR)/usr/src/xen-zcopy-$(VERSION)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo lint arm64 \
-	install install-lib dkms-source dkms-install dkms-check deb clean help
+.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo bench lint \
+	arm64 install install-lib dkms-source dkms-install dkms-check deb clean help
 
 all: module lib tests tools domu-agent
 
@@ -72,6 +75,9 @@ check-arm64:
 
 demo:
 	bash tools/testbed/testbed.sh demo
+
+bench:
+	bash tools/testbed/testbed.sh bench-all
 
 lint:
 	bash tools/lint.sh

@@ -3,7 +3,7 @@
 #
 # /init of the testbed's Dom0 (busybox). Loads the modules, starts the Xen
 # toolstack and a PV DomU (zc.domu=1), runs what the kernel command line
-# asks for (zc.mode=check|demo|bare, zc.tests=GLOB) and prints it between
+# asks for (zc.mode=check|demo|bench|bare, zc.tests=GLOB, zc.bench=WHAT) and prints it between
 # markers the host reads back, then the whole dmesg and the DomU's console.
 
 mount -t proc proc /proc
@@ -18,12 +18,14 @@ mount -t tmpfs tmpfs /run
 mode=check
 tests=
 domu=0
+bench=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	zc.mode=*) mode=${arg#zc.mode=} ;;
 	zc.tests=*) tests=${arg#zc.tests=} ;;
 	zc.domu=*) domu=${arg#zc.domu=} ;;
 	zc.oracle_trace=1) export ZC_ORACLE_TRACE=1 ;;
+	zc.bench=*) bench=${arg#zc.bench=} ;;
 	esac
 done
 
@@ -114,6 +116,12 @@ echo "@@ZC BEGIN-RUN"
 case $mode in
 demo)
 	/opt/zcopy/bin/zcopy_demo
+	rc=$?
+	;;
+bench)
+	# zc.bench=setup+frame+scale (default all) selects the sections.
+	echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	/opt/zcopy/bin/zcopy_bench $(echo "$bench" | tr -d ' ')
 	rc=$?
 	;;
 *)
