@@ -307,59 +307,31 @@ static int xen_zcopy_get_caps_ioctl(struct drm_device *drm, void *data,
 	return 0;
 }
 
+#define XEN_ZCOPY_IOCTL(ioctl, _func, _undo, _maps, _writes)		\
+	[DRM_XEN_ZCOPY_##ioctl] = {					\
+		.cmd = DRM_IOCTL_XEN_ZCOPY_##ioctl,			\
+		.func = _func,						\
+		.undo = _undo,						\
+		.maps = _maps,						\
+		.writes = _writes,					\
+		.name = #ioctl,						\
+	}
+
 static const struct xen_zcopy_ioctl_desc xen_zcopy_ioctls[] = {
-	[DRM_XEN_ZCOPY_DUMB_FROM_REFS] = {
-		.cmd = DRM_IOCTL_XEN_ZCOPY_DUMB_FROM_REFS,
-		.func = xen_zcopy_from_refs_ioctl,
-		.undo = xen_zcopy_from_refs_undo,
-		.maps = true,
-		.writes = true,
-		.name = "DUMB_FROM_REFS",
-	},
-	[DRM_XEN_ZCOPY_DUMB_TO_REFS] = {
-		.cmd = DRM_IOCTL_XEN_ZCOPY_DUMB_TO_REFS,
-		.func = xen_zcopy_to_refs_ioctl,
-		.maps = true,
-		.name = "DUMB_TO_REFS",
-	},
-	[DRM_XEN_ZCOPY_DUMB_WAIT_FREE] = {
-		.cmd = DRM_IOCTL_XEN_ZCOPY_DUMB_WAIT_FREE,
-		.func = xen_zcopy_wait_free_ioctl,
-		.name = "DUMB_WAIT_FREE",
-	},
-	[DRM_XEN_ZCOPY_GET_CAPS] = {
-		.cmd = DRM_IOCTL_XEN_ZCOPY_GET_CAPS,
-		.func = xen_zcopy_get_caps_ioctl,
-		.writes = true,
-		.name = "GET_CAPS",
-	},
-	[DRM_XEN_ZCOPY_FROM_REFS2] = {
-		.cmd = DRM_IOCTL_XEN_ZCOPY_FROM_REFS2,
-		.func = xen_zcopy_from_refs2_ioctl,
-		.undo = xen_zcopy_from_refs2_undo,
-		.maps = true,
-		.writes = true,
-		.name = "FROM_REFS2",
-	},
-	[DRM_XEN_ZCOPY_TO_REFS2] = {
-		.cmd = DRM_IOCTL_XEN_ZCOPY_TO_REFS2,
-		.func = xen_zcopy_to_refs2_ioctl,
-		.maps = true,
-		.name = "TO_REFS2",
-	},
-	[DRM_XEN_ZCOPY_WAIT_FREE2] = {
-		.cmd = DRM_IOCTL_XEN_ZCOPY_WAIT_FREE2,
-		.func = xen_zcopy_wait_free2_ioctl,
-		.writes = true,
-		.name = "WAIT_FREE2",
-	},
-	[DRM_XEN_ZCOPY_WAIT_FD] = {
-		.cmd = DRM_IOCTL_XEN_ZCOPY_WAIT_FD,
-		.func = xen_zcopy_wait_fd_ioctl,
-		.undo = xen_zcopy_wait_fd_undo,
-		.writes = true,
-		.name = "WAIT_FD",
-	},
+	XEN_ZCOPY_IOCTL(DUMB_FROM_REFS, xen_zcopy_from_refs_ioctl,
+			xen_zcopy_from_refs_undo, true, true),
+	XEN_ZCOPY_IOCTL(DUMB_TO_REFS, xen_zcopy_to_refs_ioctl, NULL, true,
+			false),
+	XEN_ZCOPY_IOCTL(DUMB_WAIT_FREE, xen_zcopy_wait_free_ioctl, NULL, false,
+			false),
+	XEN_ZCOPY_IOCTL(GET_CAPS, xen_zcopy_get_caps_ioctl, NULL, false, true),
+	XEN_ZCOPY_IOCTL(FROM_REFS2, xen_zcopy_from_refs2_ioctl,
+			xen_zcopy_from_refs2_undo, true, true),
+	XEN_ZCOPY_IOCTL(TO_REFS2, xen_zcopy_to_refs2_ioctl, NULL, true, false),
+	XEN_ZCOPY_IOCTL(WAIT_FREE2, xen_zcopy_wait_free2_ioctl, NULL, false,
+			true),
+	XEN_ZCOPY_IOCTL(WAIT_FD, xen_zcopy_wait_fd_ioctl,
+			xen_zcopy_wait_fd_undo, false, true),
 };
 
 /* The largest argument of the driver's ioctls. */
