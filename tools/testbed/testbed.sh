@@ -8,6 +8,8 @@
 #
 #   testbed.sh check [GLOB]   run the suite (GLOB selects bin or bin@subtest)
 #   testbed.sh demo           run tools/zcopy_demo in Dom0
+#   testbed.sh bench          displ-be's CPU per flip, zero copy vs --copy,
+#                             at 1280x720 and 1920x1080 (with the DomU)
 #   testbed.sh setup          install, fetch and build only
 #   testbed.sh check-arm64 [GLOB], demo-arm64, setup-arm64
 #                             the same on arm64 (the R-Car architecture):
@@ -575,7 +577,7 @@ report_domu() {
 # so a run of other tests spares its boot.
 domu_wanted() {
 	case $1 in
-	'' | zcopy_domu* | [*?[]*) return 0 ;;
+	'' | zcopy_domu* | zcopy_displ_be* | [*?[]*) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -661,8 +663,13 @@ check)
 	domu_wanted "$glob" || DOMU_RUN=0
 	prepare
 	step "booting the kernel without Xen (module must refuse)" boot_bare_any
-	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}"
+	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_BENCH:+ zc.bench=1}"
 	report_check
+	;;
+bench)
+	# The real backend's CPU per flip, zero copy against --copy
+	# (igt-tests/zcopy_displ_be.c, bench-* subtests).
+	TESTBED_BENCH=1 exec bash "$0" check 'zcopy_displ_be@bench-*'
 	;;
 demo)
 	prepare
