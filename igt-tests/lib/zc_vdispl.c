@@ -514,3 +514,21 @@ int zc_vdispl_attach(int domid, int be_alloc, uint32_t w, uint32_t h)
 	zc_xs_close(xs);
 	return devid;
 }
+
+int zc_vdispl_next_devid(struct zc_xs *xs, int domid)
+{
+	char path[96], *list, *name;
+	unsigned int n, i;
+	int next = 0;
+
+	/* libxl__device_nextid(): one above the highest in the frontend dir. */
+	snprintf(path, sizeof(path), "/local/domain/%d/device/vdispl", domid);
+	list = zc_xs_directory(xs, path, &n);
+	if (!list)
+		return 0;
+	for (i = 0, name = list; i < n; i++, name += strlen(name) + 1)
+		if (atoi(name) >= next)
+			next = atoi(name) + 1;
+	free(list);
+	return next;
+}

@@ -118,5 +118,7 @@ void zc_vdispl_edid(uint8_t edid[XENDISPL_EDID_BLOCK_SIZE], uint32_t w,
 int zc_vdispl_find(struct zc_xs *xs, int domid, int be_alloc, uint32_t w,
 		   uint32_t h);
 int zc_vdispl_attach(int domid, int be_alloc, uint32_t w, uint32_t h);
+/* The devid libxl gives the next vdispl device of @domid. */
+int zc_vdispl_next_devid(struct zc_xs *xs, int domid);
 
 #endif /* ZC_VDISPL_H */

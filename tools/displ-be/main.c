@@ -568,10 +568,26 @@ static int op_pg_flip(struct zc_vdispl_conn *c, uint64_t cookie)
 		return -ENOENT;
 	if (copy_mode)
 		copy_frame(f->dbuf);
-	/* Nothing to flip on: done at once. */
-	if (!o || !o->fb_id) {
-		zc_vdispl_send_flip(c, cookie);
+	if (!o) {
+		zc_vdispl_send_flip(c, cookie);	/* headless */
 		return 0;
+	}
+	/*
+	 * The CRTC is off though the frontend flips: we resumed a device a
+	 * backend before us had configured. A modeset at the connector's
+	 * resolution shows the frame.
+	 */
+	if (!o->fb_id) {
+		drmModeModeInfo *mode = find_mode(o, c->width, c->height);
+
+		ret = mode ? 0 : -EINVAL;
+		if (!ret && drmModeSetCrtc(be.kms, o->crtc_id, f->fb_id, 0, 0,
+					   &o->conn_id, 1, mode))
+			ret = -errno;
+		if (!ret)
+			o->fb_id = f->fb_id;
+		zc_vdispl_send_flip(c, cookie);
+		return ret;
 	}
 	if (o->flipping) {
 		o->has_next = 1;
