@@ -237,6 +237,20 @@ static uint32_t native_crc(int seed)
 	return crc;
 }
 
+/* The DomU's agent, reset, and the driver's baseline. */
+static void domu_start(void)
+{
+	int ret = zc_domu_open(&domu);
+
+	if (ret == -ENODEV)
+		zc_skip("no DomU: the testbed runs without one (TESTBED_DOMU=0, or "
+			"arm64, whose testbed has no Xen toolstack to start one)");
+	zc_assert_f(ret == 0, "the DomU agent does not answer: %d", ret);
+	zc_at_exit(zc_domu_release, &domu);
+	zc_baseline_start_drained(&base);
+	zc_domu_ok(&domu, "reset");
+}
+
 /*
  * The DomU, the baseline, native CRCs of @n seeds into @crcs; then vkms is
  * left to the backend (a DRM master of its own).
@@ -245,14 +259,7 @@ static void start(const int *seeds, uint32_t *crcs, int n)
 {
 	int ret, i;
 
-	ret = zc_domu_open(&domu);
-	if (ret == -ENODEV)
-		zc_skip("no DomU: the testbed runs without one (TESTBED_DOMU=0, or "
-			"arm64, whose testbed has no Xen toolstack to start one)");
-	zc_assert_f(ret == 0, "the DomU agent does not answer: %d", ret);
-	zc_at_exit(zc_domu_release, &domu);
-	zc_baseline_start_drained(&base);
-	zc_domu_ok(&domu, "reset");
+	domu_start();
 
 	ret = zc_kms_init(&kms, W, H);
 	zc_require(ret != -ENODEV);
@@ -483,14 +490,7 @@ static void bench(uint32_t w, uint32_t h, int copy)
 	}
 	if (!strstr(cmdline, "zc.bench=1"))
 		zc_skip("a benchmark: 'testbed.sh bench' runs it (zc.bench=1)");
-	ret = zc_domu_open(&domu);
-	if (ret == -ENODEV)
-		zc_skip("no DomU: the testbed runs without one (TESTBED_DOMU=0, or "
-			"arm64, whose testbed has no Xen toolstack to start one)");
-	zc_assert_f(ret == 0, "the DomU agent does not answer: %d", ret);
-	zc_at_exit(zc_domu_release, &domu);
-	zc_baseline_start_drained(&base);
-	zc_domu_ok(&domu, "reset");
+	domu_start();
 
 	be_start(copy ? "--copy" : NULL);
 	devid = device(0, w, h);

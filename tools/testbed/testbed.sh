@@ -577,7 +577,7 @@ report_domu() {
 # so a run of other tests spares its boot.
 domu_wanted() {
 	case $1 in
-	'' | zcopy_domu* | zcopy_displ_be* | [*?[]*) return 0 ;;
+	'' | zcopy_domu* | zcopy_displ_be* | zcopy_d[*?[]* | [*?[]*) return 0 ;;
 	*) return 1 ;;
 	esac
 }
