@@ -448,6 +448,47 @@ static void test_killed_backend(void)
 	be_exit_clean(0);
 }
 
+/*
+ * xl destroy of the DomU while displ-be scans out its frame: the toolstack
+ * removes the device, the backend releases everything (DUMB_WAIT_FREE
+ * included), the counters return to the baseline, the domain goes away
+ * and the backend stays up. The DomU is created again for later tests.
+ */
+static void test_domu_destroyed(void)
+{
+	static const int seeds[] = { SEED_A };
+	char cmd[64];
+	long long t0;
+	uint32_t crc;
+	int devid, id;
+
+	start(seeds, &crc, 1);
+	be_start(NULL);
+	devid = device(0, W, H);
+	zc_domu_ok(&domu, "xendrm-show %u %u %u %d", W, H, SEED_A, devid);
+	assert_crc(crc, "the DomU's frame");
+	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 1);
+
+	/* No reset of the agent: it dies with everything held. */
+	id = domu.domid;
+	zc_at_exit(zc_domu_recreate_cleanup, NULL);
+	zc_domu_close(&domu);
+	snprintf(cmd, sizeof(cmd), "xl destroy %d", id);
+	t0 = now_ms();
+	zc_assert_eq(system(cmd), 0);
+	zc_info("xl destroy took %lld ms\n", now_ms() - t0);
+	zc_baseline_check(&base, 10000,
+			  "driver counters not back at baseline after xl destroy");
+	zc_assert_f(wait_lines(": removed", 1, 10000) == 0,
+		    "displ-be did not see the device go; its log:\n%s", be_log());
+	t0 = now_ms();
+	while (zc_domu_exists(id) && now_ms() - t0 < 10000)
+		usleep(200000);
+	zc_assert_f(!zc_domu_exists(id), "domain %d still exists %lld ms after Dom0 let go",
+		    id, now_ms() - t0);
+	be_exit_clean(0);
+}
+
 /* utime + stime of process @pid, in ms. */
 static long long cpu_ms(pid_t pid)
 {
@@ -546,6 +587,7 @@ static const struct zc_subtest subtests[] = {
 	{ "copy", test_copy },
 	{ "be-alloc", test_be_alloc },
 	{ "killed-backend", test_killed_backend },
+	{ "domu-destroyed", test_domu_destroyed },
 	{ "bench-1280x720-zero-copy", test_bench_720_zero_copy },
 	{ "bench-1280x720-copy", test_bench_720_copy },
 	{ "bench-1920x1080-zero-copy", test_bench_1080_zero_copy },
