@@ -273,7 +273,7 @@ static void vd_process_ring(struct zc_vdispl_conn *c)
 	do {
 		RING_IDX rc = c->ring.req_cons, rp = c->ring.sring->req_prod;
 
-		rmb();
+		rmb();	/* the requests up to rp are written before rp */
 		while (rc != rp) {
 			struct xendispl_req req = *RING_GET_REQUEST(&c->ring, rc);
 			struct xendispl_resp resp = {
@@ -330,7 +330,7 @@ void zc_vdispl_send_flip(struct zc_vdispl_conn *c, uint64_t fb_cookie)
 	evt->id = c->evt_id++;
 	evt->type = XENDISPL_EVT_PG_FLIP;
 	evt->op.pg_flip.fb_cookie = fb_cookie;
-	wmb();
+	wmb();	/* the event is complete before the frontend sees in_prod */
 	page->in_prod++;
 	vd_notify(c->dev, c->evt_port);
 }

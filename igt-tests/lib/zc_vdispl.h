@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+/* xen/io/ring.h's barriers, which user space defines: full ones. */
 #ifndef mb
 #define mb()	__sync_synchronize()
 #define rmb()	__sync_synchronize()
