@@ -418,7 +418,8 @@ static void test_be_alloc(void)
 /*
  * A backend killed while the DomU shows a frame leaves Dom0 clean (the
  * kernel closes its files: everything unmapped); a new one resumes the
- * device and the DomU's next flip is on screen again.
+ * device and the DomU's next flip is on screen again. One that gets
+ * SIGTERM while showing a frame releases everything and exits with 0.
  */
 static void test_killed_backend(void)
 {
@@ -444,6 +445,12 @@ static void test_killed_backend(void)
 	assert_crc(crc[1], "a flip served by a new backend");
 	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 1);
 
+	zc_assert_eq(be_stop_status(), 0);
+	zc_baseline_check(&base, 5000,
+			  "driver counters not back at baseline after the backend's SIGTERM");
+
+	/* A third one answers the DomU's teardown of buffers it never saw. */
+	be_start(NULL);
 	domu_close();
 	be_exit_clean(0);
 }
