@@ -217,7 +217,8 @@ int zc_domu_recreate(void)
 	if (!xs)
 		return -errno;
 	snprintf(path, sizeof(path), "/local/domain/%d/data/zc/ready", id);
-	while (!(v = zc_xs_read(xs, path, NULL)) && zc_domu_now_ms() - t0 < 60000)
+	/* Its boot takes 50 s and more under TCG on a loaded host. */
+	while (!(v = zc_xs_read(xs, path, NULL)) && zc_domu_now_ms() - t0 < 120000)
 		usleep(100000);
 	zc_xs_close(xs);
 	if (!v)

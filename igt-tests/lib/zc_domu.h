@@ -95,7 +95,7 @@ int zc_domu_get_refs(struct zc_domu *d, uint32_t *refs, uint32_t n);
 /* Whether domain @domid exists (xl list); for tests that destroy it. */
 int zc_domu_exists(int domid);
 /*
- * Creates the DomU again (after a test destroyed it) and waits up to 60 s
+ * Creates the DomU again (after a test destroyed it) and waits up to 120 s
  * for its agent; records its domid for zc_domu_open(). Returns the
  * milliseconds it took or -errno.
  */
