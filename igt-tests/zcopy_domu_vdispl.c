@@ -267,6 +267,8 @@ static const struct zc_vdispl_ops be_ops = {
 static void *be_main(void *data)
 {
 	long long last_step = 0;
+	bool seen = false;	/* the toolstack created the device */
+	int state;
 
 	(void)data;
 	while (!be.stop) {
@@ -281,8 +283,10 @@ static void *be_main(void *data)
 		if (now_ms() - last_step < 50)
 			continue;
 		last_step = now_ms();
-		if (zc_vdispl_step(&be.v) == -ENODEV)
+		state = zc_vdispl_step(&be.v);
+		if (state == -ENODEV && seen)
 			break;
+		seen |= state != -ENODEV;
 		if (be.v.error[0]) {
 			be_error("%s", be.v.error);
 			be.v.error[0] = '\0';
