@@ -58,19 +58,39 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* The backend's log: stdout and stderr. */
+/* The backend's log: stdout and stderr, all of it (debug logs grow). */
 static char *be_log(void)
 {
-	static char buf[16384];
+	static char *buf;
+	static size_t size;
+	size_t used = 0;
 	ssize_t n;
 	int fd = open(be.log, O_RDONLY | O_CLOEXEC);
 
+	if (!buf) {
+		size = 65536;
+		buf = malloc(size);
+		zc_assert(buf);
+	}
 	buf[0] = '\0';
 	if (fd < 0)
 		return buf;
-	n = read(fd, buf, sizeof(buf) - 1);
+	for (;;) {
+		if (used + 1 >= size) {
+			char *more = realloc(buf, size * 2);
+
+			if (!more)
+				break;
+			buf = more;
+			size *= 2;
+		}
+		n = read(fd, buf + used, size - used - 1);
+		if (n <= 0)
+			break;
+		used += n;
+	}
 	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
+	buf[used] = '\0';
 	return buf;
 }
 
