@@ -715,50 +715,6 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* Creates the DomU again and waits for its agent (for the next tests). */
-static void domu_recreate(void *data)
-{
-	struct zc_xs *xs;
-	char path[128], *v;
-	long long t0 = now_ms();
-	FILE *f;
-	int id = -1;
-
-	(void)data;
-	unlink(ZC_DOMU_FILE);
-	/*
-	 * xl create leaves its domain monitor running: none of the test's
-	 * standard streams (the runner's pipes) may reach it.
-	 */
-	if (system("xl create -q /opt/zcopy/domu/domu.cfg </dev/null >/tmp/xl-recreate.log 2>&1")) {
-		zc_info("xl create failed, later cross-domain tests will skip\n");
-		return;
-	}
-	f = popen("xl domid zc-domu", "r");
-	if (!f || fscanf(f, "%d", &id) != 1)
-		id = -1;
-	if (f)
-		pclose(f);
-	xs = zc_xs_open();
-	if (id <= 0 || !xs)
-		return;
-	snprintf(path, sizeof(path), "/local/domain/%d/data/zc/ready", id);
-	while (!(v = zc_xs_read(xs, path, NULL)) && now_ms() - t0 < 60000)
-		usleep(100000);
-	zc_xs_close(xs);
-	if (!v) {
-		zc_info("the new DomU's agent did not come up\n");
-		return;
-	}
-	free(v);
-	f = fopen(ZC_DOMU_FILE, "w");
-	if (f) {
-		fprintf(f, "%d\n", id);
-		fclose(f);
-	}
-	zc_info("DomU %d up again after %lld ms\n", id, now_ms() - t0);
-}
-
 /*
  * xl destroy of the DomU while Dom0 scans out its pages (FROM_REFS) and
  * while it maps a vgem buffer Dom0 granted (TO_REFS): Dom0 keeps the
@@ -778,7 +734,7 @@ static void test_destroy_while_in_use(void)
 
 	start();
 	id = domu.domid;
-	zc_at_exit(domu_recreate, NULL);
+	zc_at_exit(zc_domu_recreate_cleanup, NULL);
 	kms_get();
 	crc_a = native_crc(SEED_A);
 	vgem = zc_drm_open_driver("vgem", NULL);

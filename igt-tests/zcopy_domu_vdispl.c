@@ -18,26 +18,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <stdint.h>
-
-#define mb()	__sync_synchronize()
-#define rmb()	__sync_synchronize()
-#define wmb()	__sync_synchronize()
-#include <xen/grant_table.h>
-#include <xen/io/displif.h>
-#include <xen/io/xenbus.h>
-#include <xen/sys/evtchn.h>
 
 #include "zc_domu.h"
 #include "zc_fixture.h"
 #include "zc_drm.h"
 #include "zc_gnt.h"
 #include "zc_igt.h"
+#include "zc_vdispl.h"
 #include "zc_xen.h"
 
 #define W	1024
@@ -62,19 +52,13 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* The backend: one vdispl device (devid 0) of the DomU, one connector. */
+/* The backend: one vdispl device of the DomU, one connector. */
 struct backend {
 	pthread_t thread;
 	volatile int stop;
-	volatile int connected;	/* we switched to Connected */
-	volatile int closed;	/* we switched to Closed */
-	char bpath[96], fpath[96];
-	struct zc_xs *xs;
+	volatile int connected;	/* its rings are mapped */
+	struct zc_vdispl v;
 	int zfd;
-	int evtchn;
-	uint32_t req_port, evt_port;
-	struct zc_gntdev req_map, evt_map;
-	xen_displif_back_ring_t ring;
 	struct dbuf {
 		uint64_t cookie;
 		struct drm_xen_zcopy_dumb_from_refs req;
@@ -104,29 +88,6 @@ static void be_error(const char *fmt, ...)
 	zc_info("backend: %s\n", be.last_error);
 }
 
-static int be_read_int(const char *dir, const char *node, int def)
-{
-	char path[160], *v;
-	int val;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	v = zc_xs_read(be.xs, path, NULL);
-	if (!v)
-		return def;
-	val = atoi(v);
-	free(v);
-	return val;
-}
-
-static void be_switch(int state)
-{
-	char path[160], val[8];
-
-	snprintf(path, sizeof(path), "%s/state", be.bpath);
-	snprintf(val, sizeof(val), "%d", state);
-	zc_xs_write(be.xs, path, val);
-}
-
 static struct dbuf *be_dbuf(uint64_t cookie)
 {
 	int i;
@@ -147,76 +108,10 @@ static struct fb *be_fb(uint64_t cookie)
 	return NULL;
 }
 
-/* Binds the frontend's unbound port @node; returns our local port. */
-static int be_bind(const char *node, uint32_t *port)
-{
-	struct ioctl_evtchn_bind_interdomain bind = {
-		.remote_domain = domu.domid,
-		.remote_port = be_read_int(be.fpath, node, 0),
-	};
-	int ret;
-
-	ret = ioctl(be.evtchn, IOCTL_EVTCHN_BIND_INTERDOMAIN, &bind);
-	if (ret < 0)
-		return -errno;
-	*port = ret;
-	return 0;
-}
-
-static void be_notify(uint32_t port)
-{
-	struct ioctl_evtchn_notify n = { .port = port };
-
-	ioctl(be.evtchn, IOCTL_EVTCHN_NOTIFY, &n);
-}
-
-/* Maps the frontend's rings and event channels (it is Initialised). */
-static int be_connect(void)
-{
-	uint32_t ref;
-	int ret;
-
-	be.evtchn = open("/dev/xen/evtchn", O_RDWR | O_CLOEXEC);
-	if (be.evtchn < 0)
-		return -errno;
-	ret = be_bind("0/" XENDISPL_FIELD_REQ_CHANNEL, &be.req_port);
-	if (!ret)
-		ret = be_bind("0/" XENDISPL_FIELD_EVT_CHANNEL, &be.evt_port);
-	if (ret)
-		return ret;
-	ref = be_read_int(be.fpath, "0/" XENDISPL_FIELD_REQ_RING_REF, 0);
-	ret = zc_gntdev_map(&be.req_map, domu.domid, &ref, 1, true);
-	if (ret)
-		return ret;
-	ref = be_read_int(be.fpath, "0/" XENDISPL_FIELD_EVT_RING_REF, 0);
-	ret = zc_gntdev_map(&be.evt_map, domu.domid, &ref, 1, true);
-	if (ret)
-		return ret;
-	BACK_RING_INIT(&be.ring, (xen_displif_sring_t *)be.req_map.map, PAGE);
-	return 0;
-}
-
-static void be_send_flip_event(uint64_t fb_cookie)
-{
-	struct xendispl_event_page *page = (void *)be.evt_map.map;
-	struct xendispl_evt *evt;
-	static uint16_t id;
-
-	evt = &XENDISPL_IN_RING_REF(page, page->in_prod);
-	memset(evt, 0, sizeof(*evt));
-	evt->id = id++;
-	evt->type = XENDISPL_EVT_PG_FLIP;
-	evt->op.pg_flip.fb_cookie = fb_cookie;
-	wmb();
-	page->in_prod++;
-	be_notify(be.evt_port);
-}
-
 /* The frontend's buffer: refs from its page directory, then FROM_REFS. */
 static int be_dbuf_create(const struct xendispl_dbuf_create_req *r)
 {
-	uint32_t n = (r->buffer_sz + PAGE - 1) / PAGE, got = 0, dir = r->gref_directory;
-	const uint32_t per_page = (PAGE - sizeof(grant_ref_t)) / sizeof(grant_ref_t);
+	uint32_t n = (r->buffer_sz + PAGE - 1) / PAGE;
 	uint32_t *refs = calloc(n, sizeof(*refs));
 	struct dbuf *d = NULL;
 	int i, ret;
@@ -230,26 +125,10 @@ static int be_dbuf_create(const struct xendispl_dbuf_create_req *r)
 		free(refs);
 		return -EINVAL;
 	}
-
-	while (got < n) {
-		struct xendispl_page_directory *pd;
-		struct zc_gntdev m;
-		uint32_t k;
-
-		ret = zc_gntdev_map(&m, domu.domid, &dir, 1, false);
-		if (ret) {
-			free(refs);
-			return ret;
-		}
-		pd = (void *)m.map;
-		for (k = 0; k < per_page && got < n; k++)
-			refs[got++] = pd->gref[k];
-		dir = pd->gref_dir_next_page;
-		zc_gntdev_unmap(&m);
-	}
-
-	ret = zc_from_refs(be.zfd, refs, n, domu.domid, r->width, r->height,
-			   r->bpp, &d->req);
+	ret = zc_vdispl_dir_read(domu.domid, r->gref_directory, n, refs);
+	if (!ret)
+		ret = zc_from_refs(be.zfd, refs, n, domu.domid, r->width, r->height,
+				   r->bpp, &d->req);
 	free(refs);
 	if (ret)
 		return ret;
@@ -314,151 +193,106 @@ static int be_dbuf_destroy(uint64_t cookie)
 	return ret;
 }
 
-static int be_handle(const struct xendispl_req *req)
+static int be_request(struct zc_vdispl_conn *c, const struct xendispl_req *req,
+		      struct xendispl_resp *resp)
 {
 	struct fb *f;
 	int i, ret;
 
+	(void)resp;
 	switch (req->operation) {
 	case XENDISPL_OP_DBUF_CREATE:
-		return be_dbuf_create(&req->op.dbuf_create);
+		ret = be_dbuf_create(&req->op.dbuf_create);
+		break;
 	case XENDISPL_OP_DBUF_DESTROY:
-		return be_dbuf_destroy(req->op.dbuf_destroy.dbuf_cookie);
+		ret = be_dbuf_destroy(req->op.dbuf_destroy.dbuf_cookie);
+		break;
 	case XENDISPL_OP_FB_ATTACH:
+		ret = -ENOMEM;
 		if (!be_dbuf(req->op.fb_attach.dbuf_cookie))
-			return -EINVAL;
-		for (i = 0; i < MAX_BUFS; i++)
+			ret = -EINVAL;
+		for (i = 0; i < MAX_BUFS && ret == -ENOMEM; i++)
 			if (!be.fbs[i].used) {
 				be.fbs[i].used = 1;
 				be.fbs[i].cookie = req->op.fb_attach.fb_cookie;
 				be.fbs[i].dbuf_cookie = req->op.fb_attach.dbuf_cookie;
-				return 0;
+				ret = 0;
 			}
-		return -ENOMEM;
+		break;
 	case XENDISPL_OP_FB_DETACH:
 		f = be_fb(req->op.fb_detach.fb_cookie);
 		if (f)
 			f->used = 0;
-		return f ? 0 : -EINVAL;
+		ret = f ? 0 : -EINVAL;
+		break;
 	case XENDISPL_OP_SET_CONFIG:
 		be.n_set_config++;
 		if (req->op.set_config.fb_cookie &&
 		    (req->op.set_config.width != W || req->op.set_config.height != H))
-			return -EINVAL;
-		return be_show(req->op.set_config.fb_cookie);
+			ret = -EINVAL;
+		else
+			ret = be_show(req->op.set_config.fb_cookie);
+		break;
 	case XENDISPL_OP_PG_FLIP:
 		be.n_pg_flip++;
 		ret = be_show(req->op.pg_flip.fb_cookie);
-		be_send_flip_event(req->op.pg_flip.fb_cookie);
-		return ret;
+		zc_vdispl_send_flip(c, req->op.pg_flip.fb_cookie);
+		break;
 	default:
-		return -EOPNOTSUPP;
+		ret = -EOPNOTSUPP;
+		break;
 	}
+	if (ret)
+		be_error("op 0x%x -> %d", req->operation, ret);
+	return ret;
 }
 
-static void be_process_ring(void)
-{
-	int more, notify;
-
-	do {
-		RING_IDX rc = be.ring.req_cons, rp = be.ring.sring->req_prod;
-
-		rmb();
-		while (rc != rp) {
-			struct xendispl_req req = *RING_GET_REQUEST(&be.ring, rc);
-			struct xendispl_resp *resp;
-			int status;
-
-			be.ring.req_cons = ++rc;
-			status = be_handle(&req);
-			if (status)
-				be_error("op 0x%x -> %d", req.operation, status);
-			resp = RING_GET_RESPONSE(&be.ring, be.ring.rsp_prod_pvt);
-			memset(resp, 0, sizeof(*resp));
-			resp->id = req.id;
-			resp->operation = req.operation;
-			resp->status = status;
-			be.ring.rsp_prod_pvt++;
-		}
-		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&be.ring, notify);
-		if (notify)
-			be_notify(be.req_port);
-		RING_FINAL_CHECK_FOR_REQUESTS(&be.ring, more);
-	} while (more);
-}
-
-static void be_teardown(void)
+static void be_disconnect(struct zc_vdispl *v)
 {
 	int i;
 
+	(void)v;
+	be.connected = 0;
 	for (i = 0; i < MAX_BUFS; i++)
 		if (be.dbufs[i].used)
 			be_dbuf_destroy(be.dbufs[i].cookie);
-	zc_gntdev_unmap(&be.req_map);
-	zc_gntdev_unmap(&be.evt_map);
-	if (be.evtchn >= 0)
-		close(be.evtchn);	/* unbinds the ports */
-	be.evtchn = -1;
 }
 
+static const struct zc_vdispl_ops be_ops = {
+	.request = be_request,
+	.disconnect = be_disconnect,
+};
+
+/* Serves the device: its rings, and its XenStore states every 50 ms. */
 static void *be_main(void *data)
 {
-	long long last_poll = 0;
-	int state = XenbusStateInitialising;
+	long long last_step = 0;
+	bool seen = false;	/* the toolstack created the device */
+	int state;
 
 	(void)data;
-	while (!be.stop && state != XenbusStateClosed) {
-		if (be.connected) {
-			struct pollfd pfd = { .fd = be.evtchn, .events = POLLIN };
-			uint32_t port;
+	while (!be.stop) {
+		if (be.v.evtchn >= 0) {
+			struct pollfd pfd = { .fd = be.v.evtchn, .events = POLLIN };
 
-			if (poll(&pfd, 1, 20) > 0 &&
-			    read(be.evtchn, &port, sizeof(port)) == sizeof(port)) {
-				be_process_ring();
-				/* Unmask. */
-				if (write(be.evtchn, &port, sizeof(port)) != sizeof(port))
-					be_error("cannot unmask port %u", port);
-			}
+			if (poll(&pfd, 1, 20) > 0)
+				zc_vdispl_kick(&be.v);
 		} else {
 			usleep(20000);
 		}
-		if (now_ms() - last_poll < 50)
+		if (now_ms() - last_step < 50)
 			continue;
-		last_poll = now_ms();
-
-		/* The XenBus state machine, by polling the two states. */
-		int bstate = be_read_int(be.bpath, "state", -1);
-		int fstate = be_read_int(be.fpath, "state", -1);
-
-		if (state == XenbusStateInitialising && bstate == XenbusStateInitialising) {
-			be_switch(XenbusStateInitWait);
-			state = XenbusStateInitWait;
-		} else if (state == XenbusStateInitWait &&
-			   fstate == XenbusStateInitialised) {
-			int ret = be_connect();
-
-			if (ret) {
-				be_error("connecting to the frontend: %d", ret);
-				be_teardown();
-				be_switch(XenbusStateClosing);
-				state = XenbusStateClosing;
-				continue;
-			}
-			be.connected = 1;
-			be_switch(XenbusStateConnected);
-			state = XenbusStateConnected;
-		} else if (state != XenbusStateInitialising &&
-			   (bstate == XenbusStateClosing || bstate == -1 ||
-			    fstate == XenbusStateClosing || fstate == XenbusStateClosed)) {
-			be.connected = 0;
-			be_teardown();
-			if (bstate != -1)
-				be_switch(XenbusStateClosed);
-			state = XenbusStateClosed;
+		last_step = now_ms();
+		state = zc_vdispl_step(&be.v);
+		if (state == -ENODEV && seen)
+			break;
+		seen |= state != -ENODEV;
+		if (be.v.error[0]) {
+			be_error("%s", be.v.error);
+			be.v.error[0] = '\0';
 		}
+		be.connected = be.v.evtchn >= 0;
 	}
-	if (state == XenbusStateClosed)
-		be.closed = 1;
 	return NULL;
 }
 
@@ -477,24 +311,24 @@ static void kms_cleanup(void *data)
 }
 
 /*
- * Stops the backend. The device stays attached: detaching it (backend
- * Closed) makes the 6.1 drm_xen_front release its DRM device with
- * drm_atomic_helper_shutdown() from the drm_driver.release callback, that
- * is on a device whose refcount already dropped to zero, which warns
- * (refcount_t: addition on 0; use-after-free) in the DomU.
+ * Stops the backend. The device stays attached (later runs reuse it):
+ * detaching it (backend Closed) makes the 6.1 drm_xen_front release its
+ * DRM device with drm_atomic_helper_shutdown() from the drm_driver.release
+ * callback, that is on a device whose refcount already dropped to zero,
+ * which warns (refcount_t: addition on 0; use-after-free) in the DomU.
  */
 static void backend_cleanup(void *data)
 {
 	(void)data;
-	if (!be.xs)
+	if (!be.v.xs)
 		return;
 	be.stop = 1;
 	pthread_join(be.thread, NULL);
-	if (!be.closed)
-		be_teardown();
+	if (be.v.evtchn >= 0)
+		zc_vdispl_disconnect(&be.v);
 	close(be.zfd);
-	zc_xs_close(be.xs);
-	be.xs = NULL;
+	zc_xs_close(be.v.xs);
+	be.v.xs = NULL;
 }
 
 static uint32_t native_crc(uint32_t seed)
@@ -523,9 +357,10 @@ static uint32_t native_crc(uint32_t seed)
 static void test_xen_front_to_vkms(void)
 {
 	uint32_t crc_a, crc_b, crc = 0;
-	char cmd[160], text[128];
+	char text[128];
+	struct zc_xs *xs;
+	int ret, i, devid, attach;
 	long long t0;
-	int ret, i;
 
 	ret = zc_domu_open(&domu);
 	if (ret == -ENODEV)
@@ -544,35 +379,36 @@ static void test_xen_front_to_vkms(void)
 	crc_b = native_crc(SEED_B);
 	zc_assert_neq(crc_a, crc_b);
 
-	/* The backend, then the device: libxl waits for our InitWait. */
+	/*
+	 * The backend, then the device (libxl waits for our InitWait): the
+	 * one an earlier run left, or the next devid, the one libxl takes.
+	 */
 	memset(&be, 0, sizeof(be));
-	be.evtchn = -1;
-	be.req_map.fd = be.evt_map.fd = -1;
-	snprintf(be.bpath, sizeof(be.bpath), "/local/domain/0/backend/vdispl/%d/0",
-		 domu.domid);
-	snprintf(be.fpath, sizeof(be.fpath), "/local/domain/%d/device/vdispl/0",
-		 domu.domid);
-	be.xs = zc_xs_open();
-	zc_assert(be.xs);
+	xs = zc_xs_open();
+	zc_assert(xs);
+	devid = zc_vdispl_find(xs, domu.domid, 0, W, H);
+	attach = devid < 0;
+	if (attach)
+		devid = zc_vdispl_next_devid(xs, domu.domid);
+	zc_vdispl_init(&be.v, xs, domu.domid, devid, &be_ops, NULL);
 	be.zfd = zc_xen_open();
 	zc_assert(be.zfd >= 0);
 	zc_assert_ok(-pthread_create(&be.thread, NULL, be_main, NULL));
 	zc_at_exit(backend_cleanup, NULL);
 
-	snprintf(cmd, sizeof(cmd),
-		 "xl vdispl-attach %d backend=0 be-alloc=0 connectors=conn0:%ux%u 2>&1",
-		 domu.domid, W, H);
-	zc_assert_eq(system(cmd), 0);
+	if (attach)
+		zc_assert_eq(zc_vdispl_attach(domu.domid, 0, W, H), devid);
 	t0 = now_ms();
 	while (!be.connected && now_ms() - t0 < 20000)
 		usleep(50000);
 	zc_assert_f(be.connected, "the DomU's drm_xen_front did not connect (%s)",
 		    be.last_error);
-	zc_info("drm_xen_front connected after %lld ms\n", now_ms() - t0);
+	zc_info("vdispl %d: drm_xen_front connected after %lld ms\n", devid,
+		now_ms() - t0);
 
 	/* The DomU draws on its own display; we scan it out on vkms. */
-	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "xendrm-show %u %u %u", W, H,
-			  SEED_A) == 0, "DomU: xendrm-show: %s", text);
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "xendrm-show %u %u %u %d", W, H,
+			  SEED_A, devid) == 0, "DomU: xendrm-show: %s", text);
 	zc_assert_f(!be.errors, "backend: %s", be.last_error);
 	zc_assert(be.n_dbuf_create >= 1);
 	zc_assert(be.n_set_config + be.n_pg_flip >= 1);

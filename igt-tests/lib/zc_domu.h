@@ -27,9 +27,18 @@
  *                                 text "clean", or "deferred N" when the
  *                                 DomU kernel logged N grants it could not
  *                                 end because someone still maps them
- *   xendrm-show W H SEED          opens drm_xen_front's /dev/dri/card0,
- *                                 shows a WxH dumb buffer with the pattern
- *   xendrm-fill SEED              rewrites that buffer
+ *   xendrm-show W H SEED [DEVID [nodraw]]
+ *                                 opens drm_xen_front's card of vdispl
+ *                                 DEVID (default: the first card), shows
+ *                                 a WxH dumb buffer with the pattern;
+ *                                 nodraw: never CPU-maps the buffers
+ *                                 (be-alloc on x86 PV)
+ *   xendrm-fill SEED              rewrites the buffer on screen
+ *   xendrm-flip SEED              draws SEED into the other buffer (made
+ *                                 on first use) and page-flips to it,
+ *                                 waiting for the flip's event
+ *   xendrm-flips N                N flips between the two buffers, each
+ *                                 waited for; text: the milliseconds
  *   xendrm-close                  closes the card (the frontend destroys
  *                                 its buffers on the vdispl ring)
  *   settle N MS                   waits up to MS ms until the DomU kernel
@@ -88,5 +97,11 @@ int zc_domu_get_refs(struct zc_domu *d, uint32_t *refs, uint32_t n);
 
 /* Whether domain @domid exists (xl list); for tests that destroy it. */
 int zc_domu_exists(int domid);
+/*
+ * Creates the DomU again (after a test destroyed it) and waits up to 120 s
+ * for its agent; records its domid for zc_domu_open(). Returns the
+ * milliseconds it took or -errno.
+ */
+int zc_domu_recreate(void);
 
 #endif /* ZC_DOMU_H */

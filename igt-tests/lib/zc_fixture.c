@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "zc_domu.h"
 #include "zc_fixture.h"
 
 void zc_baseline_start(struct zc_stats *base)
@@ -251,4 +252,16 @@ void zc_gbuf_get(struct zc_gbuf *b, uint32_t w, uint32_t h, uint32_t seed)
 	zc_assert_ok(zc_from_refs(b->fd, b->ga.refs, pages, 0, w, h, 32,
 				  &b->req));
 	zc_assert_ok(zc_prime_export(b->fd, b->req.dumb.handle, &b->dmabuf));
+}
+
+void zc_domu_recreate_cleanup(void *unused)
+{
+	int ret = zc_domu_recreate();
+
+	(void)unused;
+	if (ret < 0)
+		zc_info("the DomU is not back (%s): later cross-domain tests will skip\n",
+			strerror(-ret));
+	else
+		zc_info("DomU up again after %d ms\n", ret);
 }

@@ -52,6 +52,8 @@ void zc_close_cleanup(void *fdp);
 void zc_gntalloc_cleanup(void *ga);
 /* zc_kms_fini() of @kms (a struct zc_kms *). */
 void zc_kms_cleanup(void *kms);
+/* zc_domu_recreate() for the tests after one that destroyed the DomU. */
+void zc_domu_recreate_cleanup(void *unused);
 
 /*
  * vkms driving a @w x @h mode for the rest of the subtest (finished by

@@ -273,6 +273,29 @@ int zc_xs_rm(struct zc_xs *xs, const char *path)
 	return zc_xs_request(xs, XS_RM, path, strlen(path) + 1, NULL, NULL);
 }
 
+char *zc_xs_directory(struct zc_xs *xs, const char *path, unsigned int *n)
+{
+	size_t len = 0, i;
+	char *list;
+	int ret = zc_xs_request(xs, XS_DIRECTORY, path, strlen(path) + 1,
+				&list, &len);
+
+	if (ret) {
+		errno = -ret;
+		return NULL;
+	}
+	*n = 0;
+	for (i = 0; i < len; i++)
+		if (!list[i])
+			(*n)++;
+	return list;
+}
+
+int zc_xs_fd(struct zc_xs *xs)
+{
+	return xs->fd;
+}
+
 int zc_xs_watch(struct zc_xs *xs, const char *path, const char *token)
 {
 	size_t pl = strlen(path) + 1, tl = strlen(token) + 1;

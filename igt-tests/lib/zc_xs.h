@@ -31,6 +31,17 @@ int zc_xs_write(struct zc_xs *xs, const char *path, const char *value);
 int zc_xs_rm(struct zc_xs *xs, const char *path);
 int zc_xs_watch(struct zc_xs *xs, const char *path, const char *token);
 /*
+ * The children of @path: a malloc'ed buffer of @n NUL-terminated names,
+ * one after the other. NULL and errno on failure.
+ */
+char *zc_xs_directory(struct zc_xs *xs, const char *path, unsigned int *n);
+/*
+ * The connection's fd, to poll() beside others: readable when a watch
+ * event (or a late reply) arrives. Events already queued by a request do
+ * not make it readable: drain zc_xs_wait_event(xs, .., 0) after requests.
+ */
+int zc_xs_fd(struct zc_xs *xs);
+/*
  * Waits up to @ms (-1: forever) for a watch event; copies its path into
  * @path. 0, -ETIMEDOUT or -errno.
  */

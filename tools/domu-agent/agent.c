@@ -15,10 +15,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sys/ioctl.h>
@@ -288,23 +290,31 @@ static int get_in_refs(uint32_t *refs, uint32_t n)
 }
 
 /*
- * The DomU's own display: drm_xen_front's card (the vdispl device Dom0
- * attaches), driven with plain ioctls. Each call becomes requests on the
- * vdispl ring that the backend in Dom0 answers.
+ * The DomU's own display: drm_xen_front's card of a vdispl device, driven
+ * with plain ioctls, two dumb buffers to page-flip between. Each call
+ * becomes requests on the vdispl ring that the backend in Dom0 answers.
  */
 static struct {
 	int fd;
-	uint32_t handle, fb, crtc, conn, pitch;
-	uint64_t size;
-	uint8_t *px;
+	uint32_t crtc, conn, w, h;
+	bool nodraw;		/* be-alloc on x86 PV: the buffers cannot be CPU mapped */
+	int front;
+	struct xbuf {
+		uint32_t handle, fb, pitch;
+		uint64_t size;
+		uint8_t *px;
+	} buf[2];
 } xd = { .fd = -1 };
 
 static void xendrm_close(void)
 {
-	if (xd.px)
-		munmap(xd.px, xd.size);
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (xd.buf[i].px)
+			munmap(xd.buf[i].px, xd.buf[i].size);
 	if (xd.fd >= 0)
-		close(xd.fd);	/* the DRM core drops fb, dumb and CRTC */
+		close(xd.fd);	/* the DRM core drops fbs, dumbs and CRTC */
 	memset(&xd, 0, sizeof(xd));
 	xd.fd = -1;
 }
@@ -319,32 +329,102 @@ static int xioctl(unsigned long req, void *arg)
 	return ret ? -errno : 0;
 }
 
-/* Opens the card, finds a connector with a WxH mode, shows pattern @seed. */
-static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, char *text,
-		       size_t size)
+/* The card of vdispl device @devid: its parent is xenbus' "vdispl-<devid>". */
+static int xendrm_open(int devid)
+{
+	char path[64], link[256], want[32];
+	int i, tries;
+
+	snprintf(want, sizeof(want), "/vdispl-%d", devid);
+	for (tries = 0; tries < 100; tries++) {
+		for (i = 0; i < 16; i++) {
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/sys/class/drm/card%d/device", i);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (devid >= 0 && (n < (ssize_t)strlen(want) ||
+					   strcmp(link + n - strlen(want), want)))
+				continue;
+			snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+			return open(path, O_RDWR | O_CLOEXEC);
+		}
+		usleep(100000);
+	}
+	errno = ENODEV;
+	return -1;
+}
+
+static void xendrm_draw(struct xbuf *b, uint32_t seed)
+{
+	uint32_t x, y;
+
+	for (y = 0; y < xd.h; y++)
+		for (x = 0; x < xd.w; x++)
+			((uint32_t *)(b->px + (size_t)y * b->pitch))[x] =
+				pattern(x, y, seed);
+}
+
+/* A WxH dumb buffer with a framebuffer, mapped and drawn unless nodraw. */
+static int xendrm_buf(struct xbuf *b, uint32_t seed)
+{
+	struct drm_mode_create_dumb dumb = { .width = xd.w, .height = xd.h, .bpp = 32 };
+	struct drm_mode_fb_cmd2 fb = { .width = xd.w, .height = xd.h,
+				       .pixel_format = DRM_FORMAT_XRGB8888 };
+	struct drm_mode_map_dumb map = { 0 };
+	int ret;
+
+	ret = xioctl(DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	if (ret)
+		return ret;
+	b->handle = dumb.handle;
+	b->pitch = dumb.pitch;
+	b->size = dumb.size;
+	if (!xd.nodraw) {
+		map.handle = dumb.handle;
+		ret = xioctl(DRM_IOCTL_MODE_MAP_DUMB, &map);
+		if (ret)
+			return ret;
+		b->px = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     xd.fd, map.offset);
+		if (b->px == MAP_FAILED) {
+			b->px = NULL;
+			return -errno;
+		}
+		xendrm_draw(b, seed);
+	}
+	fb.handles[0] = b->handle;
+	fb.pitches[0] = b->pitch;
+	ret = xioctl(DRM_IOCTL_MODE_ADDFB2, &fb);
+	b->fb = fb.fb_id;
+	return ret;
+}
+
+/*
+ * Opens the card of vdispl @devid (-1: the first card), finds a connector
+ * with a WxH mode and shows pattern @seed on it.
+ */
+static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, int devid,
+		       bool nodraw, char *text, size_t size)
 {
 	struct drm_mode_card_res res = { 0 };
 	struct drm_mode_get_connector conn = { 0 };
 	struct drm_mode_modeinfo modes[32], *mode = NULL;
-	struct drm_mode_create_dumb dumb = { .width = w, .height = h, .bpp = 32 };
-	struct drm_mode_map_dumb map = { 0 };
-	struct drm_mode_fb_cmd2 fb = { .width = w, .height = h,
-				       .pixel_format = DRM_FORMAT_XRGB8888 };
 	struct drm_mode_crtc crtc = { 0 };
-	uint32_t crtcs[4], conns[4], i, x, y;
-	int ret, tries;
+	uint32_t crtcs[4], conns[4], i;
+	int ret;
 
 	xendrm_close();
-	for (tries = 0; tries < 100; tries++) {
-		xd.fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
-		if (xd.fd >= 0)
-			break;
-		usleep(100000);
-	}
+	xd.fd = xendrm_open(devid);
 	if (xd.fd < 0) {
-		snprintf(text, size, "no /dev/dri/card0");
+		snprintf(text, size, "no card of vdispl %d", devid);
 		return -ENODEV;
 	}
+	xd.w = w;
+	xd.h = h;
+	xd.nodraw = nodraw;
 
 	res.crtc_id_ptr = (uintptr_t)crtcs;
 	res.connector_id_ptr = (uintptr_t)conns;
@@ -378,41 +458,13 @@ static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, char *text,
 		goto err;
 	}
 
-	ret = xioctl(DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
+	ret = xendrm_buf(&xd.buf[0], seed);
 	if (ret) {
-		snprintf(text, size, "CREATE_DUMB");
+		snprintf(text, size, "dumb buffer");
 		goto err;
 	}
-	xd.handle = dumb.handle;
-	xd.pitch = dumb.pitch;
-	xd.size = dumb.size;
-	map.handle = dumb.handle;
-	ret = xioctl(DRM_IOCTL_MODE_MAP_DUMB, &map);
-	if (ret)
-		goto err;
-	xd.px = mmap(NULL, xd.size, PROT_READ | PROT_WRITE, MAP_SHARED, xd.fd,
-		     map.offset);
-	if (xd.px == MAP_FAILED) {
-		xd.px = NULL;
-		ret = -errno;
-		goto err;
-	}
-	for (y = 0; y < h; y++)
-		for (x = 0; x < w; x++)
-			((uint32_t *)(xd.px + (size_t)y * xd.pitch))[x] =
-				pattern(x, y, seed);
-
-	fb.handles[0] = xd.handle;
-	fb.pitches[0] = xd.pitch;
-	ret = xioctl(DRM_IOCTL_MODE_ADDFB2, &fb);
-	if (ret) {
-		snprintf(text, size, "ADDFB2");
-		goto err;
-	}
-	xd.fb = fb.fb_id;
-
 	crtc.crtc_id = xd.crtc;
-	crtc.fb_id = xd.fb;
+	crtc.fb_id = xd.buf[0].fb;
 	crtc.set_connectors_ptr = (uintptr_t)&xd.conn;
 	crtc.count_connectors = 1;
 	crtc.mode = *mode;
@@ -422,11 +474,61 @@ static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, char *text,
 		snprintf(text, size, "SETCRTC");
 		goto err;
 	}
-	snprintf(text, size, "%u", xd.pitch);
+	xd.front = 0;
+	snprintf(text, size, "%u", xd.buf[0].pitch);
 	return 0;
 err:
 	xendrm_close();
 	return ret ? ret : -EIO;
+}
+
+/* Flips to the other buffer and waits for the flip's event. */
+static int xendrm_flip_once(void)
+{
+	struct drm_mode_crtc_page_flip flip = {
+		.crtc_id = xd.crtc, .fb_id = xd.buf[!xd.front].fb,
+		.flags = DRM_MODE_PAGE_FLIP_EVENT,
+	};
+	struct pollfd pfd = { .fd = xd.fd, .events = POLLIN };
+	char ev[256];
+	int ret;
+
+	ret = xioctl(DRM_IOCTL_MODE_PAGE_FLIP, &flip);
+	if (ret)
+		return ret;
+	if (poll(&pfd, 1, 5000) <= 0)
+		return -ETIMEDOUT;
+	if (read(xd.fd, ev, sizeof(ev)) < (ssize_t)sizeof(struct drm_event) ||
+	    ((struct drm_event *)ev)->type != DRM_EVENT_FLIP_COMPLETE)
+		return -EIO;
+	xd.front = !xd.front;
+	return 0;
+}
+
+static long long agent_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Draws @seed into the back buffer (made on first use) and flips to it. */
+static int xendrm_flip(uint32_t seed)
+{
+	struct xbuf *b = &xd.buf[!xd.front];
+	int ret;
+
+	if (xd.fd < 0)
+		return -ENOENT;
+	if (!b->fb) {
+		ret = xendrm_buf(b, seed);
+		if (ret)
+			return ret;
+	} else if (b->px) {
+		xendrm_draw(b, seed);
+	}
+	return xendrm_flip_once();
 }
 
 /* Runs one command; returns 0 or -errno, with a text for the reply. */
@@ -449,16 +551,30 @@ static int run(char **argv, int argc, char *text, size_t size)
 	if (!strcmp(verb, "xendrm-show") && argc >= 4)
 		return xendrm_show(strtoul(argv[1], NULL, 0),
 				   strtoul(argv[2], NULL, 0),
-				   strtoul(argv[3], NULL, 0), text, size);
+				   strtoul(argv[3], NULL, 0),
+				   argc > 4 ? atoi(argv[4]) : -1,
+				   argc > 5 && !strcmp(argv[5], "nodraw"),
+				   text, size);
 	if (!strcmp(verb, "xendrm-fill") && argc >= 2) {
-		uint32_t x, y, seed = strtoul(argv[1], NULL, 0);
-
-		if (!xd.px)
+		if (!xd.buf[xd.front].px)
 			return -ENOENT;
-		for (y = 0; y * xd.pitch < xd.size && y < 16384; y++)
-			for (x = 0; x < xd.pitch / 4; x++)
-				((uint32_t *)(xd.px + (size_t)y * xd.pitch))[x] =
-					pattern(x, y, seed);
+		xendrm_draw(&xd.buf[xd.front], strtoul(argv[1], NULL, 0));
+		return 0;
+	}
+	if (!strcmp(verb, "xendrm-flip") && argc >= 2)
+		return xendrm_flip(strtoul(argv[1], NULL, 0));
+	if (!strcmp(verb, "xendrm-flips") && argc >= 2) {
+		int n = atoi(argv[1]), k;
+		long long t0 = agent_ms();
+
+		if (xd.fd < 0 || !xd.buf[!xd.front].fb)
+			return -ENOENT;
+		for (k = 0; k < n; k++) {
+			i = xendrm_flip_once();
+			if (i)
+				return i;
+		}
+		snprintf(text, size, "%lld", agent_ms() - t0);
 		return 0;
 	}
 	if (!strcmp(verb, "reset")) {

@@ -16,6 +16,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 
 mode=check
+expect=/opt/zcopy/expected.txt
 tests=
 domu=0
 bench=
@@ -26,6 +27,8 @@ for arg in $(cat /proc/cmdline); do
 	zc.domu=*) domu=${arg#zc.domu=} ;;
 	zc.oracle_trace=1) export ZC_ORACLE_TRACE=1 ;;
 	zc.bench=*) bench=${arg#zc.bench=} ;;
+	# The backend benchmark runs subtests the manifest expects to skip.
+	zc.bench_backend=1) expect= ;;
 	esac
 done
 
@@ -126,7 +129,7 @@ bench)
 	;;
 *)
 	if [ -x /opt/zcopy/bin/zc_runner ]; then
-		/opt/zcopy/bin/zc_runner --expect /opt/zcopy/expected.txt \
+		/opt/zcopy/bin/zc_runner ${expect:+--expect $expect} \
 			$([ "$domu" = 1 ] && echo --have domu) /opt/zcopy/tests $tests
 		rc=$?
 	else

@@ -12,6 +12,8 @@
 #                             build/bench/bench-ARCH.csv, then the table and
 #                             chart of every arch measured (tools/bench/report.sh)
 #   testbed.sh bench-all      bench, then bench-arm64 (make bench)
+#   testbed.sh bench-backend  tools/displ-be's CPU per flip, zero copy vs
+#                             --copy, at 1280x720 and 1920x1080 (with the DomU)
 #   testbed.sh setup          install, fetch and build only
 #   testbed.sh check-arm64 [GLOB], demo-arm64, setup-arm64
 #                             the same on arm64 (the R-Car architecture):
@@ -642,7 +644,7 @@ report_domu() {
 # so a run of other tests spares its boot.
 domu_wanted() {
 	case $1 in
-	'' | zcopy_domu* | [*?[]*) return 0 ;;
+	'' | zcopy_domu* | zcopy_displ_be* | zcopy_d[*?[]* | [*?[]*) return 0 ;;
 	*) return 1 ;;
 	esac
 }
@@ -725,8 +727,13 @@ check)
 	domu_wanted "$glob" || DOMU_RUN=0
 	prepare
 	step "booting the kernel without Xen (module must refuse)" boot_bare_any
-	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}"
+	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}${TESTBED_BENCH_BACKEND:+ zc.bench_backend=1}"
 	report_check
+	;;
+bench-backend)
+	# The real backend's CPU per flip, zero copy against --copy
+	# (igt-tests/zcopy_displ_be.c, bench-* subtests).
+	TESTBED_BENCH_BACKEND=1 exec bash "$0" check 'zcopy_displ_be@bench-*'
 	;;
 demo)
 	prepare

@@ -1,0 +1,938 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * displ-be: a para-virtual display backend (Xen displif) for Dom0 that
+ * shows the frontends' frames on a real KMS device without copying them.
+ *
+ * Each vdispl device of any domain whose backend is this domain is served
+ * (the XenStore protocol, rings and page directories are in
+ * igt-tests/lib/zc_vdispl.c). Buffers:
+ *
+ *   DBUF_CREATE, frontend-allocated: the page directory's refs go to
+ *     xen_drm_zcopy's DUMB_FROM_REFS; the dumb buffer is PRIME-exported and
+ *     imported into the KMS device.
+ *   DBUF_CREATE, be-alloc: a KMS dumb buffer is PRIME-imported into
+ *     xen_drm_zcopy and DUMB_TO_REFS grants its pages to the frontend; the
+ *     refs go into the frontend's page directory.
+ *   DBUF_DESTROY: answered once DUMB_WAIT_FREE says the grants are
+ *     unmapped (the frontend frees its pages when it gets the answer).
+ *   FB_ATTACH/DETACH: KMS framebuffers; SET_CONFIG: a modeset of the
+ *     connector's KMS output; PG_FLIP: a KMS page flip whose completion
+ *     is sent as the frame-done event; GET_EDID: an EDID of the mode.
+ *
+ * --copy is the path without xen_drm_zcopy: gntdev maps the frontend's
+ * pages (gntalloc grants be-alloc buffers) and every SET_CONFIG and
+ * PG_FLIP copies the frame into a KMS dumb buffer. The bytes copied are
+ * counted (0 in zero-copy mode) and printed on SIGUSR1 and at exit.
+ *
+ * SIGTERM/SIGINT: every buffer is released (DUMB_WAIT_FREE included) and
+ * the rings unmapped; the XenStore state stays Connected, so a backend
+ * started later resumes the devices (see zc_vdispl.h for why).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <drm_fourcc.h>
+#include <xf86drm.h>
+#include <xf86drmMode.h>
+
+#include "zc_drm.h"
+#include "zc_gnt.h"
+#include "zc_vdispl.h"
+#include "zc_xen.h"
+#include "zc_xs.h"
+
+#define MAX_DEVS	8
+#define MAX_BUFS	16
+#define MAX_OUTPUTS	8
+#define PAGE		ZC_VDISPL_PAGE
+
+enum { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+static int log_level = LOG_INFO;
+static int copy_mode;
+static unsigned long long bytes_copied;
+static volatile sig_atomic_t got_term, got_usr1;
+
+static void msg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void msg(int level, const char *fmt, ...)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	fprintf(stderr, "displ-be: %s: ", names[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A KMS output (CRTC + connector) a vdispl connector is shown on. */
+struct output {
+	char name[32];
+	uint32_t conn_id, crtc_id;
+	drmModeConnector *conn;
+	struct zc_vdispl_conn *user;
+	uint32_t fb_id;			/* on screen or flipping to */
+	uint64_t flip_cookie;		/* a flip in flight: its fb cookie */
+	int flipping;
+	uint64_t next_cookie;		/* a flip asked while one was in flight */
+	uint32_t next_fb;
+	int has_next;
+};
+
+struct dbuf {
+	int used;
+	uint64_t cookie;
+	uint32_t width, height, bpp, size, pages;
+	/* zero copy */
+	struct drm_xen_zcopy_dumb_from_refs from;	/* frontend-allocated */
+	uint32_t zc_handle;				/* be-alloc: imported */
+	/* the buffer KMS scans out */
+	uint32_t kms_handle, kms_pitch;
+	uint64_t kms_size;
+	void *kms_map;
+	/* copy mode: the frontend's pages, mapped or granted by us */
+	struct zc_gntdev src;
+	struct zc_gntalloc ga;
+};
+
+struct fb {
+	int used;
+	uint64_t cookie;
+	struct dbuf *dbuf;
+	uint32_t fb_id;
+};
+
+struct dev {
+	int used;
+	struct zc_vdispl v;
+	struct dbuf dbufs[MAX_BUFS];
+	struct fb fbs[MAX_BUFS];
+};
+
+static struct {
+	int kms, zc;
+	struct zc_xs *xs;
+	struct dev devs[MAX_DEVS];
+	struct output outs[MAX_OUTPUTS];
+	int nouts;
+} be = { .kms = -1, .zc = -1 };
+
+/* ---- KMS outputs ---- */
+
+static int open_card(const char *card)
+{
+	char path[64];
+	int i, fd;
+
+	if (card)
+		return open(card, O_RDWR | O_CLOEXEC);
+	/* The first card that is a display: not our helper device. */
+	for (i = 0; i < 16; i++) {
+		drmVersionPtr v;
+		drmModeRes *res;
+
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		v = drmGetVersion(fd);
+		res = drmModeGetResources(fd);
+		if (v && res && res->count_crtcs &&
+		    strcmp(v->name, XENDRM_ZCOPY_DRIVER_NAME)) {
+			drmFreeVersion(v);
+			drmModeFreeResources(res);
+			return fd;
+		}
+		if (v)
+			drmFreeVersion(v);
+		if (res)
+			drmModeFreeResources(res);
+		close(fd);
+	}
+	errno = ENODEV;
+	return -1;
+}
+
+/* The KMS outputs: @names (comma separated), else every connected one. */
+static int find_outputs(const char *names)
+{
+	drmModeRes *res = drmModeGetResources(be.kms);
+	uint32_t used_crtcs = 0;
+	int i, c;
+
+	if (!res)
+		return -errno;
+	for (i = 0; i < res->count_connectors && be.nouts < MAX_OUTPUTS; i++) {
+		drmModeConnector *con = drmModeGetConnector(be.kms, res->connectors[i]);
+		struct output *o = &be.outs[be.nouts];
+		const char *type;
+		drmModeEncoder *enc;
+
+		if (!con)
+			continue;
+		type = drmModeGetConnectorTypeName(con->connector_type);
+		snprintf(o->name, sizeof(o->name), "%s-%u", type ? type : "Unknown",
+			 con->connector_type_id);
+		if (names) {
+			const char *p = strstr(names, o->name);
+			size_t l = strlen(o->name);
+
+			if (!p || (p != names && p[-1] != ',') ||
+			    (p[l] && p[l] != ',')) {
+				drmModeFreeConnector(con);
+				continue;
+			}
+		} else if (con->connection != DRM_MODE_CONNECTED) {
+			drmModeFreeConnector(con);
+			continue;
+		}
+		/* A CRTC no other output took, reachable from an encoder. */
+		o->crtc_id = 0;
+		for (c = 0; c < con->count_encoders && !o->crtc_id; c++) {
+			int k;
+
+			enc = drmModeGetEncoder(be.kms, con->encoders[c]);
+			if (!enc)
+				continue;
+			for (k = 0; k < res->count_crtcs; k++)
+				if ((enc->possible_crtcs & (1u << k)) &&
+				    !(used_crtcs & (1u << k))) {
+					o->crtc_id = res->crtcs[k];
+					used_crtcs |= 1u << k;
+					break;
+				}
+			drmModeFreeEncoder(enc);
+		}
+		if (!o->crtc_id) {
+			msg(LOG_WARN, "no CRTC for connector %s", o->name);
+			drmModeFreeConnector(con);
+			continue;
+		}
+		o->conn = con;
+		o->conn_id = con->connector_id;
+		msg(LOG_INFO, "KMS output %d: connector %s, CRTC %u", be.nouts,
+		    o->name, o->crtc_id);
+		be.nouts++;
+	}
+	drmModeFreeResources(res);
+	return be.nouts ? 0 : -ENOENT;
+}
+
+static struct output *conn_output(struct zc_vdispl_conn *c)
+{
+	int i;
+
+	if (c->priv)
+		return c->priv;
+	for (i = 0; i < be.nouts; i++)
+		if (!be.outs[i].user) {
+			be.outs[i].user = c;
+			c->priv = &be.outs[i];
+			msg(LOG_INFO, "domain %d vdispl %d connector %d -> %s",
+			    c->dev->domid, c->dev->devid, c->index, be.outs[i].name);
+			return c->priv;
+		}
+	return NULL;
+}
+
+static void output_release(struct output *o)
+{
+	drmModeSetCrtc(be.kms, o->crtc_id, 0, 0, 0, NULL, 0, NULL);
+	if (o->user)
+		o->user->priv = NULL;
+	o->user = NULL;
+	o->fb_id = 0;
+	o->flipping = o->has_next = 0;
+}
+
+/* ---- buffers ---- */
+
+static struct dev *dev_of(struct zc_vdispl *v)
+{
+	return v->priv;
+}
+
+static struct dbuf *dbuf_find(struct dev *d, uint64_t cookie)
+{
+	int i;
+
+	for (i = 0; i < MAX_BUFS; i++)
+		if (d->dbufs[i].used && d->dbufs[i].cookie == cookie)
+			return &d->dbufs[i];
+	return NULL;
+}
+
+static struct fb *fb_find(struct dev *d, uint64_t cookie)
+{
+	int i;
+
+	for (i = 0; i < MAX_BUFS; i++)
+		if (d->fbs[i].used && d->fbs[i].cookie == cookie)
+			return &d->fbs[i];
+	return NULL;
+}
+
+/* A KMS dumb buffer for @b, mapped when we are to write into it. */
+static int kms_dumb(struct dbuf *b, int map)
+{
+	struct zc_dumb dumb;
+	int ret = zc_dumb_create(be.kms, b->width, b->height, b->bpp, &dumb);
+
+	if (ret)
+		return ret;
+	b->kms_handle = dumb.handle;
+	b->kms_pitch = dumb.pitch;
+	b->kms_size = dumb.size;
+	if (map) {
+		b->kms_map = zc_dumb_map(be.kms, dumb.handle, dumb.size);
+		if (!b->kms_map)
+			return -errno ? -errno : -ENOMEM;
+	}
+	return 0;
+}
+
+static int dbuf_zero_copy(struct zc_vdispl *v, struct dbuf *b, uint32_t dir,
+			  const uint32_t *refs)
+{
+	int dmabuf, ret;
+
+	if (v->be_alloc) {
+		uint32_t *out = calloc(b->pages, sizeof(*out));
+
+		if (!out)
+			return -ENOMEM;
+		ret = kms_dumb(b, 0);
+		if (!ret && b->kms_size != (uint64_t)b->pages * PAGE)
+			ret = -EINVAL;
+		if (!ret)
+			ret = zc_prime_export(be.kms, b->kms_handle, &dmabuf);
+		if (!ret) {
+			ret = zc_prime_import(be.zc, dmabuf, &b->zc_handle);
+			close(dmabuf);
+		}
+		if (!ret)
+			ret = zc_to_refs(be.zc, b->zc_handle, out, b->pages, v->domid);
+		if (!ret)
+			ret = zc_vdispl_dir_write(v->domid, dir, b->pages, out);
+		free(out);
+		return ret;
+	}
+	ret = zc_from_refs(be.zc, refs, b->pages, v->domid, b->width, b->height,
+			   b->bpp, &b->from);
+	if (ret)
+		return ret;
+	ret = zc_prime_export(be.zc, b->from.dumb.handle, &dmabuf);
+	if (ret)
+		return ret;
+	ret = zc_prime_import(be.kms, dmabuf, &b->kms_handle);
+	close(dmabuf);
+	b->kms_pitch = b->from.dumb.pitch;
+	return ret;
+}
+
+static int dbuf_copy(struct zc_vdispl *v, struct dbuf *b, uint32_t dir,
+		     const uint32_t *refs)
+{
+	int ret = kms_dumb(b, 1);
+
+	if (ret)
+		return ret;
+	if (v->be_alloc) {
+		ret = zc_gntalloc_alloc(&b->ga, v->domid, b->pages, true);
+		if (!ret)
+			ret = zc_vdispl_dir_write(v->domid, dir, b->pages, b->ga.refs);
+		return ret;
+	}
+	return zc_gntdev_map(&b->src, v->domid, refs, b->pages, false);
+}
+
+static int op_fb_detach(struct zc_vdispl *v, uint64_t cookie);
+
+/* Releases @b; its FROM_REFS grants are unmapped when this returns 0. */
+static int dbuf_free(struct dev *d, struct dbuf *b)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < MAX_BUFS; i++)
+		if (d->fbs[i].used && d->fbs[i].dbuf == b)
+			op_fb_detach(&d->v, d->fbs[i].cookie);
+	if (b->kms_map)
+		munmap(b->kms_map, b->kms_size);
+	if (b->kms_handle)
+		zc_gem_close(be.kms, b->kms_handle);
+	if (b->zc_handle)
+		zc_gem_close(be.zc, b->zc_handle);
+	if (b->src.map)
+		zc_gntdev_unmap(&b->src);
+	if (b->ga.map)
+		zc_gntalloc_free(&b->ga);
+	if (b->from.dumb.handle) {
+		zc_gem_close(be.zc, b->from.dumb.handle);
+		ret = zc_wait_free(be.zc, b->from.wait_handle, 3000);
+		if (ret == -ENOENT)	/* gone before we asked */
+			ret = 0;
+		if (ret)
+			msg(LOG_ERR, "DUMB_WAIT_FREE of dbuf %llu: %s",
+			    (unsigned long long)b->cookie, strerror(-ret));
+	}
+	memset(b, 0, sizeof(*b));
+	b->src.fd = b->ga.fd = -1;
+	return ret;
+}
+
+static int op_dbuf_create(struct zc_vdispl *v, const struct xendispl_dbuf_create_req *r)
+{
+	struct dev *d = dev_of(v);
+	uint32_t *refs = NULL;
+	struct dbuf *b = NULL;
+	int i, ret;
+
+	if (dbuf_find(d, r->dbuf_cookie))
+		return -EEXIST;
+	if (!r->width || !r->height || r->bpp != 32 || r->data_ofs ||
+	    r->buffer_sz < r->width * 4 * r->height)
+		return -EINVAL;
+	if (!!(r->flags & XENDISPL_DBUF_FLG_REQ_ALLOC) != !!v->be_alloc)
+		return -EINVAL;
+	for (i = 0; i < MAX_BUFS && !b; i++)
+		if (!d->dbufs[i].used)
+			b = &d->dbufs[i];
+	if (!b)
+		return -ENOMEM;
+	memset(b, 0, sizeof(*b));
+	b->src.fd = b->ga.fd = -1;
+	b->used = 1;
+	b->cookie = r->dbuf_cookie;
+	b->width = r->width;
+	b->height = r->height;
+	b->bpp = r->bpp;
+	b->size = r->buffer_sz;
+	b->pages = (r->buffer_sz + PAGE - 1) / PAGE;
+	if (!v->be_alloc) {
+		refs = calloc(b->pages, sizeof(*refs));
+		if (!refs) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		ret = zc_vdispl_dir_read(v->domid, r->gref_directory, b->pages, refs);
+		if (ret)
+			goto out;
+	}
+	ret = copy_mode ? dbuf_copy(v, b, r->gref_directory, refs) :
+			  dbuf_zero_copy(v, b, r->gref_directory, refs);
+out:
+	free(refs);
+	if (ret)
+		dbuf_free(d, b);
+	msg(ret ? LOG_ERR : LOG_DEBUG, "DBUF_CREATE %llu %ux%u, %u pages%s: %d",
+	    (unsigned long long)r->dbuf_cookie, r->width, r->height,
+	    (r->buffer_sz + PAGE - 1) / PAGE, v->be_alloc ? ", be-alloc" : "", ret);
+	return ret;
+}
+
+static int op_fb_attach(struct zc_vdispl *v, const struct xendispl_fb_attach_req *r)
+{
+	uint32_t handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
+	struct dev *d = dev_of(v);
+	struct dbuf *b = dbuf_find(d, r->dbuf_cookie);
+	struct fb *f = NULL;
+	int i;
+
+	if (!b || fb_find(d, r->fb_cookie))
+		return b ? -EEXIST : -ENOENT;
+	if (r->width > b->width || r->height > b->height)
+		return -EINVAL;
+	for (i = 0; i < MAX_BUFS && !f; i++)
+		if (!d->fbs[i].used)
+			f = &d->fbs[i];
+	if (!f)
+		return -ENOMEM;
+	handles[0] = b->kms_handle;
+	pitches[0] = b->kms_pitch;
+	if (drmModeAddFB2(be.kms, r->width, r->height, r->pixel_format, handles,
+			  pitches, offsets, &f->fb_id, 0))
+		return -errno;
+	f->used = 1;
+	f->cookie = r->fb_cookie;
+	f->dbuf = b;
+	return 0;
+}
+
+static int op_fb_detach(struct zc_vdispl *v, uint64_t cookie)
+{
+	struct fb *f = fb_find(dev_of(v), cookie);
+	int i;
+
+	/* One a backend before us made: nothing of it is ours. */
+	if (!f)
+		return 0;
+	for (i = 0; i < be.nouts; i++)
+		if (be.outs[i].fb_id == f->fb_id)
+			be.outs[i].fb_id = 0;
+	drmModeRmFB(be.kms, f->fb_id);
+	f->used = 0;
+	return 0;
+}
+
+/* --copy: the frame goes into the buffer KMS scans out, row by row. */
+static void copy_frame(struct dbuf *b)
+{
+	const uint8_t *src = b->src.map ? b->src.map : b->ga.map;
+	uint32_t row = b->width * b->bpp / 8, y;
+
+	if (!src || !b->kms_map)
+		return;
+	for (y = 0; y < b->height; y++)
+		memcpy((uint8_t *)b->kms_map + (size_t)y * b->kms_pitch,
+		       src + (size_t)y * row, row);
+	bytes_copied += (unsigned long long)row * b->height;
+}
+
+static drmModeModeInfo *find_mode(struct output *o, uint32_t w, uint32_t h)
+{
+	int i;
+
+	for (i = 0; i < o->conn->count_modes; i++)
+		if (o->conn->modes[i].hdisplay == w && o->conn->modes[i].vdisplay == h)
+			return &o->conn->modes[i];
+	return NULL;
+}
+
+static int op_set_config(struct zc_vdispl_conn *c, const struct xendispl_set_config_req *r)
+{
+	struct output *o = conn_output(c);
+	drmModeModeInfo *mode;
+	struct fb *f;
+
+	if (!r->fb_cookie) {
+		if (o) {
+			drmModeSetCrtc(be.kms, o->crtc_id, 0, 0, 0, NULL, 0, NULL);
+			o->fb_id = 0;
+			o->has_next = 0;
+		}
+		return 0;
+	}
+	f = fb_find(dev_of(c->dev), r->fb_cookie);
+	if (!f)
+		return -ENOENT;
+	if (!o)
+		return 0;	/* headless: more connectors than outputs */
+	mode = find_mode(o, r->width, r->height);
+	if (!mode) {
+		msg(LOG_ERR, "%s has no %ux%u mode", o->name, r->width, r->height);
+		return -EINVAL;
+	}
+	if (copy_mode)
+		copy_frame(f->dbuf);
+	if (drmModeSetCrtc(be.kms, o->crtc_id, f->fb_id, r->x, r->y, &o->conn_id,
+			   1, mode))
+		return -errno;
+	o->fb_id = f->fb_id;
+	return 0;
+}
+
+static int submit_flip(struct output *o, uint32_t fb_id, uint64_t cookie)
+{
+	if (drmModePageFlip(be.kms, o->crtc_id, fb_id, DRM_MODE_PAGE_FLIP_EVENT, o))
+		return -errno;
+	o->flipping = 1;
+	o->flip_cookie = cookie;
+	o->fb_id = fb_id;
+	return 0;
+}
+
+static int op_pg_flip(struct zc_vdispl_conn *c, uint64_t cookie)
+{
+	struct output *o = conn_output(c);
+	struct fb *f = fb_find(dev_of(c->dev), cookie);
+	int ret;
+
+	if (!f)
+		return -ENOENT;
+	if (copy_mode)
+		copy_frame(f->dbuf);
+	if (!o) {
+		zc_vdispl_send_flip(c, cookie);	/* headless */
+		return 0;
+	}
+	/*
+	 * The CRTC is off though the frontend flips: we resumed a device a
+	 * backend before us had configured. A modeset at the connector's
+	 * resolution shows the frame.
+	 */
+	if (!o->fb_id) {
+		drmModeModeInfo *mode = find_mode(o, c->width, c->height);
+
+		ret = mode ? 0 : -EINVAL;
+		if (!ret && drmModeSetCrtc(be.kms, o->crtc_id, f->fb_id, 0, 0,
+					   &o->conn_id, 1, mode))
+			ret = -errno;
+		if (!ret)
+			o->fb_id = f->fb_id;
+		zc_vdispl_send_flip(c, cookie);
+		return ret;
+	}
+	if (o->flipping) {
+		o->has_next = 1;
+		o->next_fb = f->fb_id;
+		o->next_cookie = cookie;
+		return 0;
+	}
+	ret = submit_flip(o, f->fb_id, cookie);
+	if (ret) {
+		msg(LOG_WARN, "page flip on %s: %s", o->name, strerror(-ret));
+		zc_vdispl_send_flip(c, cookie);
+	}
+	return ret;
+}
+
+static void flip_done(int fd, unsigned int seq, unsigned int sec,
+		      unsigned int usec, void *data)
+{
+	struct output *o = data;
+
+	(void)fd, (void)seq, (void)sec, (void)usec;
+	o->flipping = 0;
+	if (o->user)
+		zc_vdispl_send_flip(o->user, o->flip_cookie);
+	if (o->has_next && o->user) {
+		o->has_next = 0;
+		if (submit_flip(o, o->next_fb, o->next_cookie))
+			zc_vdispl_send_flip(o->user, o->next_cookie);
+	}
+}
+
+static int op_get_edid(struct zc_vdispl_conn *c, const struct xendispl_get_edid_req *r,
+		       struct xendispl_resp *resp)
+{
+	uint8_t edid[XENDISPL_EDID_BLOCK_SIZE];
+	int ret;
+
+	zc_vdispl_edid(edid, c->width, c->height);
+	ret = zc_vdispl_buf_write(c->dev->domid, r->gref_directory, r->buffer_sz,
+				  edid, sizeof(edid));
+	if (!ret)
+		resp->op.get_edid.edid_sz = sizeof(edid);
+	return ret;
+}
+
+static int on_request(struct zc_vdispl_conn *c, const struct xendispl_req *req,
+		      struct xendispl_resp *resp)
+{
+	struct zc_vdispl *v = c->dev;
+	struct dbuf *b;
+	int ret;
+
+	switch (req->operation) {
+	case XENDISPL_OP_DBUF_CREATE:
+		ret = op_dbuf_create(v, &req->op.dbuf_create);
+		break;
+	case XENDISPL_OP_DBUF_DESTROY:
+		b = dbuf_find(dev_of(v), req->op.dbuf_destroy.dbuf_cookie);
+		/* One a backend before us made: nothing of it is ours. */
+		ret = b ? dbuf_free(dev_of(v), b) : 0;
+		break;
+	case XENDISPL_OP_FB_ATTACH:
+		ret = op_fb_attach(v, &req->op.fb_attach);
+		break;
+	case XENDISPL_OP_FB_DETACH:
+		ret = op_fb_detach(v, req->op.fb_detach.fb_cookie);
+		break;
+	case XENDISPL_OP_SET_CONFIG:
+		ret = op_set_config(c, &req->op.set_config);
+		break;
+	case XENDISPL_OP_PG_FLIP:
+		ret = op_pg_flip(c, req->op.pg_flip.fb_cookie);
+		break;
+	case XENDISPL_OP_GET_EDID:
+		ret = op_get_edid(c, &req->op.get_edid, resp);
+		break;
+	default:
+		ret = -EOPNOTSUPP;
+		break;
+	}
+	msg(ret ? LOG_WARN : LOG_DEBUG, "domain %d vdispl %d/%d: op 0x%x -> %d",
+	    v->domid, v->devid, c->index, req->operation, ret);
+	return ret;
+}
+
+static void on_disconnect(struct zc_vdispl *v)
+{
+	struct dev *d = dev_of(v);
+	int i;
+
+	for (i = 0; i < v->nconn; i++)
+		if (v->conn[i].priv)
+			output_release(v->conn[i].priv);
+	for (i = 0; i < MAX_BUFS; i++)
+		if (d->dbufs[i].used)
+			dbuf_free(d, &d->dbufs[i]);
+	msg(LOG_INFO, "domain %d vdispl %d: disconnected", v->domid, v->devid);
+}
+
+static const struct zc_vdispl_ops ops = {
+	.request = on_request,
+	.disconnect = on_disconnect,
+};
+
+/* ---- devices ---- */
+
+static struct dev *dev_lookup(int domid, int devid)
+{
+	int i;
+
+	for (i = 0; i < MAX_DEVS; i++)
+		if (be.devs[i].used && be.devs[i].v.domid == domid &&
+		    be.devs[i].v.devid == devid)
+			return &be.devs[i];
+	return NULL;
+}
+
+static void dev_add(int domid, int devid)
+{
+	char bstate[128], fstate[128];
+	struct dev *d = NULL;
+	int i;
+
+	for (i = 0; i < MAX_DEVS && !d; i++)
+		if (!be.devs[i].used)
+			d = &be.devs[i];
+	if (!d) {
+		msg(LOG_WARN, "too many devices, domain %d vdispl %d ignored",
+		    domid, devid);
+		return;
+	}
+	memset(d, 0, sizeof(*d));
+	d->used = 1;
+	for (i = 0; i < MAX_BUFS; i++)
+		d->dbufs[i].src.fd = d->dbufs[i].ga.fd = -1;
+	zc_vdispl_init(&d->v, be.xs, domid, devid, &ops, d);
+	zc_vdispl_state_paths(&d->v, bstate, fstate, sizeof(bstate));
+	zc_xs_watch(be.xs, fstate, "fe");
+	msg(LOG_INFO, "domain %d vdispl %d: new device", domid, devid);
+}
+
+/* The devices under our backend directory, new ones added. */
+static void scan_devices(void)
+{
+	char *doms, *devs, *dom, *dv, path[96];
+	unsigned int nd, nv, i, k;
+
+	doms = zc_xs_directory(be.xs, "/local/domain/0/backend/vdispl", &nd);
+	if (!doms)
+		return;
+	for (i = 0, dom = doms; i < nd; i++, dom += strlen(dom) + 1) {
+		snprintf(path, sizeof(path), "/local/domain/0/backend/vdispl/%s", dom);
+		devs = zc_xs_directory(be.xs, path, &nv);
+		if (!devs)
+			continue;
+		for (k = 0, dv = devs; k < nv; k++, dv += strlen(dv) + 1)
+			if (!dev_lookup(atoi(dom), atoi(dv)))
+				dev_add(atoi(dom), atoi(dv));
+		free(devs);
+	}
+	free(doms);
+}
+
+static void step_devices(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_DEVS; i++) {
+		struct dev *d = &be.devs[i];
+		int was, state;
+
+		if (!d->used)
+			continue;
+		was = d->v.state;
+		state = zc_vdispl_step(&d->v);
+		if (state == -ENODEV) {
+			msg(LOG_INFO, "domain %d vdispl %d: removed", d->v.domid,
+			    d->v.devid);
+			d->used = 0;
+			continue;
+		}
+		if (state != was)
+			msg(LOG_INFO, "domain %d vdispl %d: state %d%s%s", d->v.domid,
+			    d->v.devid, state, d->v.error[0] ? ": " : "", d->v.error);
+		d->v.error[0] = '\0';
+	}
+}
+
+static void print_counter(void)
+{
+	printf("displ-be: copied %llu bytes\n", bytes_copied);
+	fflush(stdout);
+}
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_term = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: displ-be [options]\n"
+		"  -c, --card PATH         KMS device (default: the first card with CRTCs\n"
+		"                          that is not xen_drm_zcopy)\n"
+		"  -C, --connector NAMES   KMS connectors for the vdispl connectors, in\n"
+		"                          order, comma separated (e.g. Virtual-1);\n"
+		"                          default: every connected one\n"
+		"      --copy              gntdev + memcpy on every frame instead of\n"
+		"                          xen_drm_zcopy (the path to compare with)\n"
+		"  -l, --log-level N       0 errors, 1 warnings, 2 info (default), 3 debug\n"
+		"  -h, --help\n"
+		"Signals: SIGUSR1 prints the bytes copied, SIGTERM/SIGINT exit cleanly.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "card", required_argument, NULL, 'c' },
+		{ "connector", required_argument, NULL, 'C' },
+		{ "copy", no_argument, NULL, 'x' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	drmEventContext evctx = {
+		.version = 2, .page_flip_handler = flip_done,
+	};
+	const char *card = NULL, *connectors = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct timespec last_scan = { 0 };
+	char ev[256];
+	int opt, i, ret;
+
+	while ((opt = getopt_long(argc, argv, "c:C:l:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			card = optarg;
+			break;
+		case 'C':
+			connectors = optarg;
+			break;
+		case 'x':
+			copy_mode = 1;
+			break;
+		case 'l':
+			log_level = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	be.kms = open_card(card);
+	if (be.kms < 0) {
+		msg(LOG_ERR, "no KMS device%s%s: %s", card ? " " : "", card ? card : "",
+		    strerror(errno));
+		return 1;
+	}
+	ret = find_outputs(connectors);
+	if (ret) {
+		msg(LOG_ERR, "no KMS output%s%s", connectors ? " named " : "",
+		    connectors ? connectors : " connected");
+		return 1;
+	}
+	if (!copy_mode) {
+		be.zc = zc_xen_open();
+		if (be.zc < 0) {
+			msg(LOG_ERR, "no xen_drm_zcopy device (modprobe xen_drm_zcopy, or --copy)");
+			return 1;
+		}
+	}
+	be.xs = zc_xs_open();
+	if (!be.xs) {
+		msg(LOG_ERR, "no XenStore: %s", strerror(errno));
+		return 1;
+	}
+	if (zc_xs_watch(be.xs, "/local/domain/0/backend/vdispl", "be")) {
+		msg(LOG_ERR, "cannot watch the vdispl backend directory");
+		return 1;
+	}
+	scan_devices();
+	step_devices();
+	msg(LOG_INFO, "ready (%s mode)", copy_mode ? "copy" : "zero-copy");
+
+	while (!got_term) {
+		struct pollfd pfd[2 + MAX_DEVS];
+		struct timespec now;
+		int n = 0, xs_event = 0;
+
+		pfd[n++] = (struct pollfd){ .fd = zc_xs_fd(be.xs), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = be.kms, .events = POLLIN };
+		for (i = 0; i < MAX_DEVS; i++)
+			pfd[n++] = (struct pollfd){
+				.fd = be.devs[i].used ? be.devs[i].v.evtchn : -1,
+				.events = POLLIN,
+			};
+		ret = poll(pfd, n, 1000);
+		if (got_usr1) {
+			got_usr1 = 0;
+			print_counter();
+		}
+		if (ret < 0)
+			continue;
+		if (pfd[1].revents & POLLIN)
+			drmHandleEvent(be.kms, &evctx);
+		for (i = 0; i < MAX_DEVS; i++)
+			if (pfd[2 + i].revents & POLLIN)
+				zc_vdispl_kick(&be.devs[i].v);
+		/* Watch events: those on the socket, then those requests queued. */
+		if ((pfd[0].revents & POLLIN) &&
+		    !zc_xs_wait_event(be.xs, ev, sizeof(ev), 100))
+			xs_event = 1;
+		while (!zc_xs_wait_event(be.xs, ev, sizeof(ev), 0))
+			xs_event = 1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		/* A rescan each second too: watches fire once per change only. */
+		if (xs_event || now.tv_sec != last_scan.tv_sec) {
+			last_scan = now;
+			scan_devices();
+			step_devices();
+		}
+	}
+
+	for (i = 0; i < MAX_DEVS; i++)
+		if (be.devs[i].used && be.devs[i].v.evtchn >= 0)
+			zc_vdispl_disconnect(&be.devs[i].v);
+	for (i = 0; i < be.nouts; i++)
+		drmModeFreeConnector(be.outs[i].conn);
+	zc_xs_close(be.xs);
+	if (be.zc >= 0)
+		close(be.zc);
+	close(be.kms);
+	print_counter();
+	msg(LOG_INFO, "exit");
+	return 0;
+}
