@@ -10,6 +10,9 @@
  *            PRIME import + DUMB_TO_REFS of a vkms buffer of N pages,
  *            against gntalloc granting N fresh pages; teardown (the last
  *            close until DUMB_WAIT_FREE returns) against gntdev's unmap.
+ *  domu      the setup comparison of FROM_REFS against gntdev, and both
+ *            teardowns, with a real frontend's grants: pages the testbed's
+ *            PV DomU grants to Dom0 (x86 only; skipped without a DomU).
  *  frame     a backend page-flipping on vkms between two buffers, zero-copy
  *            (two DUMB_FROM_REFS buffers) against the copy path (the
  *            frontend's pages mapped with gntdev and memcpy'd into a vkms
@@ -45,6 +48,7 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "zc_domu.h"
 #include "zc_drm.h"
 #include "zc_gnt.h"
 #include "zc_xen.h"
@@ -53,6 +57,8 @@
 #define PAGE		4096u
 #define SELF		0
 #define MAX_REPS	64
+/* Pages the DomU agent grants per command (one 1080p frame). */
+#define DOMU_CHUNK	2025u
 
 static unsigned int reps = 10;
 static unsigned int frames = 30;
@@ -155,14 +161,14 @@ struct zc_buf {
 };
 
 /* FROM_REFS + export + vkms import. 0 or -errno; undone on failure. */
-static int zc_buf_make(struct zc_buf *b, const uint32_t *refs, uint32_t pages,
-		       uint32_t w, uint32_t h)
+static int zc_buf_make(struct zc_buf *b, uint32_t domid, const uint32_t *refs,
+		       uint32_t pages, uint32_t w, uint32_t h)
 {
 	int ret;
 
 	memset(b, 0, sizeof(*b));
 	b->dmabuf = -1;
-	ret = zc_from_refs(xfd, refs, pages, SELF, w, h, 32, &b->req);
+	ret = zc_from_refs(xfd, refs, pages, domid, w, h, 32, &b->req);
 	if (ret)
 		return ret;
 	ret = zc_prime_export(xfd, b->req.dumb.handle, &b->dmabuf);
@@ -250,32 +256,31 @@ static void fit_emit(const char *metric, struct fit *f)
 	       ss_tot ? 1 - ss_res / ss_tot : 1, n, note);
 }
 
-static void bench_setup_size(uint32_t pages, struct fit *fz, struct fit *fg)
+/*
+ * FROM_REFS + export + import of @refs granted by @domid against gntdev's
+ * map + mmap + touch of the same refs, and both teardowns: the group's
+ * rows "from_refs_export_import", "gntdev_map_mmap_touch",
+ * "teardown_wait_free" and "gntdev_unmap" at x = @pages (@err: the grants
+ * could not be made). Feeds the setup fits when @fz and @fg are given.
+ */
+static void bench_map_refs(const char *group, uint32_t domid,
+			   const uint32_t *refs, uint32_t pages, int err,
+			   struct fit *fz, struct fit *fg)
 {
-	struct series zc = { 0 }, gd = { 0 }, tz = { 0 }, tg = { 0 };
-	struct series to = { 0 }, ga = { 0 };
+	struct series zc = { .err = err }, gd = { .err = err };
+	struct series tz = { 0 }, tg = { 0 };
 	bool f_zc = true, f_gd = true, f_tz = true, f_tg = true;
-	bool f_to = true, f_ga = true;
-	struct zc_gntalloc src;
-	struct zc_dumb vd = { 0 };
-	uint32_t w, h, i, *refs;
+	uint32_t w, h, i;
 	double t0, t;
-	int ret, vbuf = -1;
+	int ret;
 
 	geometry(pages, &w, &h);
-	ret = zc_gntalloc_alloc(&src, SELF, pages, true);
-	if (ret) {
-		printf("note: gntalloc of %u pages: %s\n", pages, strerror(-ret));
-		zc.err = gd.err = ret;
-		goto out_emit;
-	}
-
-	for (i = 0; i <= reps; i++) {
+	for (i = 0; !err && i <= reps; i++) {
 		struct zc_buf b;
 		struct zc_gntdev m;
 
 		t0 = now_us();
-		ret = zc_buf_make(&b, src.refs, pages, w, h);
+		ret = zc_buf_make(&b, domid, refs, pages, w, h);
 		t = now_us() - t0;
 		if (ret) {
 			zc.err = ret;
@@ -288,7 +293,7 @@ static void bench_setup_size(uint32_t pages, struct fit *fz, struct fit *fg)
 		series_add(&tz, t, &f_tz);
 
 		t0 = now_us();
-		ret = zc_gntdev_map(&m, SELF, src.refs, pages, true);
+		ret = zc_gntdev_map(&m, domid, refs, pages, true);
 		if (ret) {
 			gd.err = ret;
 			break;
@@ -299,6 +304,34 @@ static void bench_setup_size(uint32_t pages, struct fit *fz, struct fit *fg)
 		zc_gntdev_unmap(&m);
 		series_add(&tg, now_us() - t0, &f_tg);
 	}
+	t = emit(group, "from_refs_export_import", pages, &zc);
+	if (fz)
+		fit_add(fz, pages, t);
+	t = emit(group, "gntdev_map_mmap_touch", pages, &gd);
+	if (fg)
+		fit_add(fg, pages, t);
+	emit(group, "teardown_wait_free", pages, &tz);
+	emit(group, "gntdev_unmap", pages, &tg);
+	fflush(stdout);
+}
+
+static void bench_setup_size(uint32_t pages, struct fit *fz, struct fit *fg)
+{
+	struct series to = { 0 }, ga = { 0 };
+	bool f_to = true, f_ga = true;
+	struct zc_gntalloc src;
+	struct zc_dumb vd = { 0 };
+	uint32_t w, h, i, *refs;
+	double t0, t;
+	int ret, vbuf = -1;
+
+	geometry(pages, &w, &h);
+	ret = zc_gntalloc_alloc(&src, SELF, pages, true);
+	if (ret)
+		printf("note: gntalloc of %u pages: %s\n", pages, strerror(-ret));
+	bench_map_refs("setup", SELF, ret ? NULL : src.refs, pages, ret, fz, fg);
+	if (ret)
+		return;
 	zc_gntalloc_free(&src);
 
 	/* TO_REFS of a vkms buffer against gntalloc granting fresh pages. */
@@ -338,13 +371,8 @@ static void bench_setup_size(uint32_t pages, struct fit *fz, struct fit *fg)
 		zc_gem_close(kms.fd, vd.handle);
 	free(refs);
 
-out_emit:
-	fit_add(fz, pages, emit("setup", "from_refs_export_import", pages, &zc));
-	fit_add(fg, pages, emit("setup", "gntdev_map_mmap_touch", pages, &gd));
 	emit("setup", "to_refs_import", pages, &to);
 	emit("setup", "gntalloc_alloc", pages, &ga);
-	emit("setup", "teardown_wait_free", pages, &tz);
-	emit("setup", "gntdev_unmap", pages, &tg);
 	fflush(stdout);
 }
 
@@ -376,7 +404,7 @@ static void bench_first(void)
 	}
 	g.err = ret;
 	t0 = now_us();
-	ret = zc_buf_make(&b, src.refs, 1, 1024, 1);
+	ret = zc_buf_make(&b, SELF, src.refs, 1, 1024, 1);
 	if (!ret) {
 		series_add(&z, now_us() - t0, &fz);
 		zc_buf_free(&b, NULL);
@@ -385,6 +413,50 @@ static void bench_first(void)
 	emit("first", "gntdev_first_of_boot", 1, &g);
 	emit("first", "from_refs_after_it", 1, &z);
 	zc_gntalloc_free(&src);
+}
+
+/*
+ * The same comparison with a real frontend's grants: the DomU's agent
+ * grants N fresh pages to Dom0 (gntalloc in the guest), Dom0 maps them
+ * both ways. Only where the testbed started a DomU (x86 PV).
+ */
+static void bench_domu(const uint32_t *sizes, unsigned int n)
+{
+	struct zc_domu d;
+	char text[128] = "";
+	uint32_t *refs;
+	unsigned int i, k, chunks;
+	int ret;
+
+	ret = zc_domu_open(&d);
+	if (ret) {
+		printf("note: no DomU (%s): no DomU grant figures\n",
+		       strerror(-ret));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t pages = sizes[i], done, c;
+
+		refs = calloc(pages, sizeof(*refs));
+		ret = refs ? 0 : -ENOMEM;
+		/* In slots of DOMU_CHUNK pages: each answer within the agent's limit. */
+		for (done = 0, chunks = 0; !ret && done < pages; done += c, chunks++) {
+			c = pages - done < DOMU_CHUNK ? pages - done : DOMU_CHUNK;
+			ret = zc_domu_cmd(&d, text, sizeof(text), "alloc b%u %u 0",
+					  chunks, c);
+			if (!ret)
+				ret = zc_domu_get_refs(&d, refs + done, c);
+		}
+		if (ret)
+			printf("note: DomU grant of %u pages: %s %s\n", pages,
+			       strerror(-ret), text);
+		bench_map_refs("domu", d.domid, refs, pages, ret, NULL, NULL);
+		for (k = 0; k < chunks; k++)
+			if (zc_domu_cmd(&d, text, sizeof(text), "free b%u", k))
+				printf("note: DomU free of slot b%u: %s\n", k, text);
+		free(refs);
+	}
+	zc_domu_close(&d);
 }
 
 /* ---- per frame ---------------------------------------------------------- */
@@ -537,7 +609,7 @@ static void bench_frame(uint32_t w, uint32_t h)
 		if (ret)
 			goto out;
 		zc_fill_pattern(fe[i].map, w, h, w * 4, i + 1);
-		ret = zc_buf_make(&b[i], fe[i].refs, pages, w, h);
+		ret = zc_buf_make(&b[i], SELF, fe[i].refs, pages, w, h);
 		if (ret) {
 			b[i].dmabuf = -1;
 			goto out;
@@ -640,7 +712,7 @@ static void bench_live(unsigned int target)
 			}
 			sets++;
 		}
-		ret = zc_buf_make(&b[n], src[sets - 1].refs, pages, 1920, 1080);
+		ret = zc_buf_make(&b[n], SELF, src[sets - 1].refs, pages, 1920, 1080);
 		if (ret) {
 			snprintf(note, sizeof(note), "buffer %u failed: %s (errno %d)",
 				 n + 1, strerror(-ret), -ret);
@@ -708,7 +780,7 @@ static void bench_largest(void)
 			w += 1024;
 		h = pages / (w / 1024);
 		t0 = now_us();
-		ret = zc_buf_make(&b, refs, pages, w, h);
+		ret = zc_buf_make(&b, SELF, refs, pages, w, h);
 		free(refs);
 		if (ret) {
 			snprintf(note, sizeof(note), "%u pages failed: %s (errno %d)",
@@ -731,7 +803,8 @@ int main(int argc, char **argv)
 	static const uint32_t modes[][2] = {
 		{ 1280, 720 }, { 1920, 1080 }, { 3840, 2160 },
 	};
-	const char *only = argc > 1 ? argv[1] : "setup,frame,scale";
+	static const uint32_t domu_sizes[] = { 1, 16, 256, 900, 2025, 8100 };
+	const char *only = argc > 1 ? argv[1] : "setup,domu,frame,scale";
 	struct fit fz = { 0 }, fg = { 0 };
 	struct rlimit rl;
 	unsigned int i;
@@ -779,6 +852,8 @@ int main(int argc, char **argv)
 		fit_emit("from_refs_export_import", &fz);
 		fit_emit("gntdev_map_mmap_touch", &fg);
 	}
+	if (strstr(only, "domu"))
+		bench_domu(domu_sizes, sizeof(domu_sizes) / sizeof(domu_sizes[0]));
 	if (strstr(only, "frame"))
 		for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 			bench_frame(modes[i][0], modes[i][1]);

@@ -29,6 +29,7 @@ NR == 1 { next }
 { key = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4; med[key] = $6; first[key] = $5
   mn[key] = $7; mx[key] = $8; note[key] = $10
   if ($2 == "setup" && !seen[$1 SUBSEP $4]++) { sizes[$1] = sizes[$1] " " $4 }
+  if ($2 == "domu" && !dseen[$1 SUBSEP $4]++) { dsizes[$1] = dsizes[$1] " " $4 }
   if ($2 == "frame" && $3 ~ /cpu/ && !fseen[$1 SUBSEP $4]++) { widths[$1] = widths[$1] " " $4 }
   if (!aseen[$1]++) archs[++na] = $1 }
 function r(a, b) { return (a == "" || b == "" || b + 0 == 0 || a == "nan" || b == "nan") ? "   -  " : sprintf("%5.2fx", a / b) }
@@ -44,6 +45,20 @@ END {
       printf "%-6s %6s  %-28s %-22s %-22s\n", a, s[j],
         r(med[p "from_refs_export_import" SUBSEP s[j]], med[p "gntdev_map_mmap_touch" SUBSEP s[j]]),
         r(med[p "to_refs_import" SUBSEP s[j]], med[p "gntalloc_alloc" SUBSEP s[j]]),
+        r(med[p "teardown_wait_free" SUBSEP s[j]], med[p "gntdev_unmap" SUBSEP s[j]])
+    }
+  }
+  for (i = 1; i <= na; i++) {
+    a = archs[i]; n = split(dsizes[a], s, " ")
+    if (n && !dhead++) {
+      print ""
+      printf "%-6s %6s  %-28s %-22s  (a DomU'"'"'s grants)\n", "arch", "pages", "FROM_REFS+export+import", "teardown+WAIT_FREE"
+      printf "%-6s %6s  %-28s %-22s\n", "", "", "/ gntdev map+mmap+touch", "/ gntdev unmap"
+    }
+    for (j = 1; j <= n; j++) {
+      p = a SUBSEP "domu" SUBSEP
+      printf "%-6s %6s  %-28s %-22s\n", a, s[j],
+        r(med[p "from_refs_export_import" SUBSEP s[j]], med[p "gntdev_map_mmap_touch" SUBSEP s[j]]),
         r(med[p "teardown_wait_free" SUBSEP s[j]], med[p "gntdev_unmap" SUBSEP s[j]])
     }
   }
@@ -71,6 +86,17 @@ END {
       }
     }
   }
+  for (i = 1; i <= na; i++) {
+    a = archs[i]; n = split(dsizes[a], s, " ")
+    for (j = 1; j <= n; j++) {
+      p = a SUBSEP "domu" SUBSEP
+      split("from_refs_export_import gntdev_map_mmap_touch teardown_wait_free gntdev_unmap", m, " ")
+      for (k = 1; k <= 4; k++) {
+        key = p m[k] SUBSEP s[j]
+        printf "%-6s %6s DomU %-21s %s%s\n", a, s[j], m[k], v(key), (note[key] != "ok" && key in note) ? "  " note[key] : ""
+      }
+    }
+  }
   print ""
   print "== Scale =="
   for (key in med) {
@@ -86,11 +112,12 @@ END {
 command -v gnuplot >/dev/null || { echo "report: no gnuplot (apt package gnuplot-nox): no chart"; exit 0; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-awk -F, -v d="$tmp" 'NR > 1 && ($2 == "setup" || $2 == "frame") && $6 != "nan" {
-  f = d "/" $1 "-" $3 ".dat"; print $4, $6, $7, $8 >> f }' "$CSV"
+awk -F, -v d="$tmp" 'NR > 1 && ($2 == "setup" || $2 == "domu" || $2 == "frame") && $6 != "nan" {
+  f = d "/" $1 "-" ($2 == "domu" ? "domu-" : "") $3 ".dat"; print $4, $6, $7, $8 >> f }' "$CSV"
 plots1= plots2=
 for a in amd64 arm64; do
-	for m in from_refs_export_import:zero-copy gntdev_map_mmap_touch:gntdev; do
+	for m in from_refs_export_import:zero-copy gntdev_map_mmap_touch:gntdev \
+		domu-from_refs_export_import:zero-copy,DomU domu-gntdev_map_mmap_touch:gntdev,DomU; do
 		f=$tmp/$a-${m%%:*}.dat
 		[ -s "$f" ] && plots1+="${plots1:+, }'$f' using 1:2:3:4 with yerrorlines title '$a ${m#*:}'"
 	done

@@ -15,6 +15,10 @@ mount -t tmpfs tmpfs /tmp
 for m in xen-gntalloc xen-gntdev; do
 	modprobe "$m" || echo "domu-init: modprobe $m failed"
 done
+# gntalloc's default limit (1024 pages) is below one 1080p frame; the
+# guest's memory bounds what the agent can grant anyway.
+echo 16384 >/sys/module/xen_gntalloc/parameters/limit ||
+	echo "domu-init: cannot raise gntalloc's limit"
 
 # The frontend of the vdispl device zcopy_domu_vdispl attaches. modprobe
 # waits for the devices present at load time: in the background.

@@ -31,7 +31,7 @@
 # TESTBED_LIBXENZCOPY_DEB= a libxenzcopy0 .deb (make deb) whose library the
 # amd64 Dom0 gets instead of build/lib's, as a board that installed the
 # package has it.
-# ZC_BENCH=setup,frame,scale selects the benchmark's sections.
+# ZC_BENCH=setup,domu,frame,scale selects the benchmark's sections.
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
 
@@ -769,7 +769,7 @@ bench)
 	# Room for the scale runs: Dom0's maptrack (4M handles, 1000 mapped
 	# 1080p buffers take 4M on x86 PV) and its grant table (the 32400
 	# page self-grant). Long quiet stretches are long measurements.
-	# There is no DomU: Dom0 gets most of the machine's memory. Xen logs
+	# Dom0 gets most of the machine's memory, the DomU (x86) 256M. Xen logs
 	# why it refuses a guest's grant operation (guest_loglvl).
 	XEN_EXTRA="gnttab_max_maptrack_frames=16384 gnttab_max_frames=256 guest_loglvl=all"
 	DOM0_MEM=1536M,max:1536M
@@ -779,9 +779,12 @@ bench)
 	# (QEMU's -initrd splits at commas: zc.bench gets "+" instead.)
 	clock=
 	[ "$GARCH" = amd64 ] && clock=" tsc=reliable clocksource=tsc"
+	# The DomU's grants (section domu) where the testbed has a DomU.
+	bench_domu=0
+	case ${ZC_BENCH:-domu} in *domu*) [ "$DOMU" = 1 ] && bench_domu=1 ;; esac
 	TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-3600} TESTBED_SILENCE=${TESTBED_SILENCE:-900} \
 		step "booting Xen + Dom0 and running the benchmark" \
-		boot_xen_any "zc.mode=bench zc.domu=0${ZC_BENCH:+ zc.bench=${ZC_BENCH//,/+}}$clock"
+		boot_xen_any "zc.mode=bench zc.domu=$bench_domu${ZC_BENCH:+ zc.bench=${ZC_BENCH//,/+}}$clock"
 	out=$(between "$CACHE/console.log" BEGIN-RUN END-RUN)
 	if [ -z "$out" ]; then
 		show_console_tail "$CACHE/console.log"
