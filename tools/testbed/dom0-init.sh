@@ -95,6 +95,9 @@ fi
 
 # Log the fault address of a test that dies of a signal (arm64 default: off).
 echo 1 >/proc/sys/debug/exception-trace 2>/dev/null
+# Every sysrq function: the testbed asks a silent Dom0 for its blocked
+# tasks and backtraces through the console (tools/testbed/testbed.sh).
+echo 1 >/proc/sys/kernel/sysrq
 
 # No fbdev console on vkms: it would keep the CRTC on for the whole run,
 # and under a loaded TCG host every late vblank logs a KERN_WARNING

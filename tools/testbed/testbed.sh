@@ -329,11 +329,20 @@ make_initramfs() {
 # overall timeout $tmo, and kills it when the console stays silent for
 # TESTBED_SILENCE seconds (default 330: longer than zc_runner's per-subtest
 # limit of 180 s plus the slowest DomU restart), so a hung guest costs
-# minutes, not the whole timeout. Returns 124 for either.
+# minutes, not the whole timeout. Returns 124 for either. Before it kills
+# a silent guest it asks the guest for its state through the console's
+# input (hang_dump), so that a hang leaves a diagnosis in the log.
 run_qemu() {
 	local log=$1 silence=${TESTBED_SILENCE:-330} pid size last=-1 quiet=0 rc=0
+	local fifo infd
 	shift
-	timeout "$tmo" "$@" </dev/null >"$log" 2>&1 &
+	# The console's input: a FIFO this shell keeps open for writing.
+	fifo=$(mktemp -u "$CACHE/console-in.XXXXXX")
+	mkfifo "$fifo"
+	exec {infd}<>"$fifo"
+	# Appending: the lines this shell adds must not be overwritten.
+	: >"$log"
+	timeout "$tmo" "$@" <"$fifo" >>"$log" 2>&1 &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 5
@@ -345,16 +354,41 @@ run_qemu() {
 		fi
 		quiet=$((quiet + 5))
 		if [ "$quiet" -ge "$silence" ]; then
-			echo "  the guest printed nothing for ${silence}s: hung, stopping QEMU"
-			echo "@@ZC TESTBED: guest silent for ${silence}s, QEMU stopped" >>"$log"
+			echo "  the guest printed nothing for ${silence}s: hung; asking Dom0 and Xen for their state"
+			echo "@@ZC TESTBED: guest silent for ${silence}s, dumping state" >>"$log"
+			hang_dump "$infd"
+			echo "@@ZC TESTBED: QEMU stopped" >>"$log"
 			kill "$pid" 2>/dev/null
 			pkill -P "$pid" 2>/dev/null
 			wait "$pid" 2>/dev/null
+			exec {infd}>&-
+			rm -f "$fifo"
 			return 124
 		fi
 	done
 	wait "$pid" || rc=$?
+	exec {infd}>&-
+	rm -f "$fifo"
 	return $rc
+}
+
+# A silent guest's state, written into its console log through the
+# console's input (fd $1). Serial input goes to Dom0 first: hvc's sysrq
+# prefix ^O asks the Dom0 kernel for its blocked tasks (w) and every CPU's
+# backtrace (l), if it still runs. Three ^A switch the input to Xen, whose
+# debug key 0 dumps Dom0's vCPUs (registers and raw guest stack), which
+# works when Dom0 itself is stuck. (Debian's image ships a placeholder
+# System.map: the raw addresses are named with linux-image-*-dbg.)
+hang_dump() {
+	local fd=$1
+	printf '\017w' >&"$fd"
+	sleep 10
+	printf '\017l' >&"$fd"
+	sleep 10
+	printf '\001\001\001' >&"$fd"
+	sleep 2
+	printf '0' >&"$fd"
+	sleep 15
 }
 
 # Boots Xen + Dom0 with the given extra kernel arguments; the console
