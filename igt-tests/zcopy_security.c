@@ -7,6 +7,8 @@
  */
 
 #include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -568,6 +570,240 @@ static void test_deferred_visible(void)
 	check_baseline();
 }
 
+/* 256 x 64 XRGB8888: 16 pages, whose 16 refs take 64 bytes. */
+#define TO_W		256
+#define TO_PAGES	16
+
+struct to_refs_call {
+	int fd;
+	uint32_t handle;
+	uint32_t *refs;
+	int ret;
+};
+
+static void *to_refs_thread(void *data)
+{
+	struct to_refs_call *c = data;
+
+	c->ret = zc_to_refs(c->fd, c->handle, c->refs, TO_PAGES, 0);
+	return NULL;
+}
+
+/* The dma-bufs alive in the kernel (not the driver's own count). */
+static long dmabufs_alive(void)
+{
+	struct zc_oracle o;
+
+	zc_oracle_read(&o);
+	return o.dmabufs;
+}
+
+static int wait_dmabufs(long n, int ms)
+{
+	for (; ms > 0; ms -= 100) {
+		if (dmabufs_alive() == n)
+			return 0;
+		usleep(100 * 1000);
+	}
+	return dmabufs_alive() == n ? 0 : -ETIMEDOUT;
+}
+
+/*
+ * DUMB_TO_REFS fails to write its refs back after the grants exist, and
+ * a grantee that guessed one of them (here: read it from the half that
+ * was written) already maps it. That grant cannot end: it stays, and the
+ * buffer's pages with it, even after the backend closed everything, until
+ * the grantee unmaps; then it ends and everything is back. The copy is
+ * held at the second page of the refs array by userfaultfd, then made to
+ * fail by unmapping that page.
+ */
+static void test_to_refs_revoke_mapped(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	uint8_t *area, *px, saved[PAGE];
+	uint32_t *refs, import, ref;
+	struct to_refs_call c;
+	struct uffd_msg msg;
+	pthread_t thread;
+	int fd, vgem, dmabuf, uffd;
+	struct zc_dumb d;
+	long bufs0;
+
+	bufs0 = dmabufs_alive();
+	fd = zc_baseline_open(&base);
+	vgem = zc_drm_open_driver("vgem", NULL);
+	zc_require(vgem >= 0);
+	zc_assert_ok(zc_dumb_create(vgem, TO_W, H, 32, &d));
+	px = zc_dumb_map(vgem, d.handle, TO_PAGES * PAGE);
+	zc_assert(px);
+	zc_fill_pattern(px, TO_W, H, TO_W * 4, 0x70);
+	zc_assert_ok(zc_prime_export(vgem, d.handle, &dmabuf));
+	zc_assert_ok(zc_prime_import(fd, dmabuf, &import));
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	zc_require(uffd >= 0);
+	zc_assert_ok(ioctl(uffd, UFFDIO_API, &api));
+	area = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	zc_assert(area != MAP_FAILED);
+	memset(area, 0, PAGE);
+	reg.range.start = (uintptr_t)area + PAGE;
+	reg.range.len = PAGE;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	zc_assert_ok(ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	/* Half the refs on the first page, half on the second. */
+	refs = (uint32_t *)(area + PAGE) - TO_PAGES / 2;
+	c = (struct to_refs_call){ .fd = fd, .handle = import, .refs = refs };
+	zc_assert_eq(pthread_create(&thread, NULL, to_refs_thread, &c), 0);
+	zc_assert_eq(read(uffd, &msg, sizeof(msg)), sizeof(msg));
+	zc_assert_eq(msg.event, UFFD_EVENT_PAGEFAULT);
+	zc_assert_eq(msg.arg.pagefault.address & ~(uint64_t)(PAGE - 1),
+		     (uintptr_t)area + PAGE);
+	zc_assert_eq(zc_stat("granted_refs"), base.v[3] + TO_PAGES);
+	/* Refs 0-7 are Xen's own: a written ref is above them. */
+	ref = refs[0];
+	zc_assert_f(ref >= 8, "no ref written before the fault (%u)", ref);
+
+	frontend_map.fd = -1;
+	zc_at_exit(frontend_unmap, &frontend_map);
+	zc_assert_ok(zc_gntdev_map(&frontend_map, 0, &ref, 1, true));
+	zc_assert_eq(memcmp(frontend_map.map, px, PAGE), 0);
+
+	/* The rest of the copy faults for good. */
+	zc_assert_ok(munmap(area + PAGE, PAGE));
+	close(uffd);
+	zc_assert_eq(pthread_join(thread, NULL), 0);
+	zc_assert_eq(c.ret, -EFAULT);
+	zc_assert_ok(munmap(area, PAGE));
+
+	zc_assert_eq(zc_stat("granted_refs"), base.v[3] + 1);
+	zc_assert_eq(zc_stat("deferred_refs"), base.v[4] + 1);
+	zc_assert(debugfs_has("xen_zcopy_buffers",
+			      "deferred domain 0 refs 1 "));
+
+	/* The backend lets go of everything; the grantee's page stays. */
+	memcpy(saved, px, PAGE);
+	zc_assert_ok(munmap(px, TO_PAGES * PAGE));
+	zc_assert_ok(zc_gem_close(fd, import));
+	close(dmabuf);
+	close(vgem);
+	close(fd);
+	zc_assert_eq(dmabufs_alive(), bufs0 + 1);
+	zc_assert_eq(memcmp(frontend_map.map, saved, PAGE), 0);
+	frontend_map.map[7] ^= 0xff;
+	zc_assert_eq(frontend_map.map[7], saved[7] ^ 0xff);
+
+	/* Unmapped: the grant ends at the next retry (at most 10 s). */
+	zc_gntdev_unmap(&frontend_map);
+	frontend_map.fd = -1;
+	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[4], 12000));
+	zc_assert_ok(wait_dmabufs(bufs0, 3000));
+	check_baseline();
+	zc_assert(!debugfs_has("xen_zcopy_domains", "domain 0 "));
+}
+
+/* The driver's current retry interval of deferred grants, in ms. */
+static long deferred_retry_ms(void)
+{
+	char path[128], line[256];
+	long ms = -1;
+	FILE *f;
+
+	zc_assert_ok(zc_debugfs_path("xen_zcopy_buffers", path, sizeof(path)));
+	f = fopen(path, "r");
+	zc_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "deferred retry %ld ms", &ms) == 1)
+			break;
+	fclose(f);
+	return ms;
+}
+
+/* Kernel log records since the last call that mention the driver. */
+static int driver_log_lines(int *kmsg)
+{
+	char rec[8192];
+	int lines = 0;
+	ssize_t n;
+
+	if (*kmsg < 0) {
+		*kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		zc_assert(*kmsg >= 0);
+		lseek(*kmsg, 0, SEEK_END);
+		return 0;
+	}
+	for (;;) {
+		n = read(*kmsg, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			return lines;
+		rec[n] = '\0';
+		if (strstr(rec, "zcopy") || strstr(rec, "zero-copy"))
+			lines++;
+	}
+}
+
+/*
+ * Deferred grants are bounded and seen: while the grantee keeps a page of
+ * a freed buffer mapped, the grant is listed per domain, its retries back
+ * off (up to one every 10 s) without logging anything, and the exporter's
+ * buffer stays; once the grantee unmaps, the grant ends within the
+ * longest interval, and Dom0's free grant references (counted by granting
+ * them all, outside the driver) are what they were.
+ */
+static void test_deferred_backoff(void)
+{
+	uint32_t refs[NPAGES], import;
+	int fd, vgem, dmabuf, kmsg = -1;
+	long grefs0, bufs0, ms = -1;
+	int i;
+
+	grefs0 = zc_oracle_free_grefs();
+	zc_require(grefs0 > 0);
+	bufs0 = dmabufs_alive();
+	fd = zc_baseline_open(&base);
+	dmabuf = vgem_dmabuf(&vgem, W, H);
+	zc_assert_ok(zc_prime_import(fd, dmabuf, &import));
+	zc_assert_ok(zc_to_refs(fd, import, refs, NPAGES, 0));
+	frontend_map.fd = -1;
+	zc_at_exit(frontend_unmap, &frontend_map);
+	zc_assert_ok(zc_gntdev_map(&frontend_map, 0, refs + 2, 1, true));
+
+	zc_assert_ok(zc_gem_close(fd, import));
+	close(dmabuf);
+	close(vgem);
+	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[4] + 1, 3000));
+	driver_log_lines(&kmsg);
+	zc_assert(debugfs_has("xen_zcopy_domains",
+			      "domain 0 mapped_pages 0 buffers 0 granted_pages 1 deferred_refs 1"));
+
+	/* Each retry that ends nothing doubles the interval: 100 ms, 200 ... */
+	for (i = 0; i < 200; i++) {
+		ms = deferred_retry_ms();
+		if (ms >= 1600)
+			break;
+		usleep(100 * 1000);
+	}
+	zc_assert_f(ms >= 1600, "retry interval still %ld ms", ms);
+	zc_assert_eq(zc_stat("deferred_refs"), base.v[4] + 1);
+	zc_assert_eq(dmabufs_alive(), bufs0 + 1);
+	zc_assert_eq(driver_log_lines(&kmsg), 0);
+
+	zc_gntdev_unmap(&frontend_map);
+	frontend_map.fd = -1;
+	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[4], 12000));
+	zc_assert_ok(wait_dmabufs(bufs0, 3000));
+	zc_assert(!debugfs_has("xen_zcopy_buffers", "deferred domain"));
+	zc_assert(!debugfs_has("xen_zcopy_domains", "domain 0 "));
+	close(kmsg);
+	close(fd);
+	check_baseline();
+	zc_assert_eq(zc_oracle_free_grefs(), grefs0);
+}
+
 static const struct zc_subtest subtests[] = {
 	{ "cap-sys-admin", test_cap_sys_admin },
 	{ "world-accessible-node", test_world_accessible_node },
@@ -579,6 +815,10 @@ static const struct zc_subtest subtests[] = {
 	{ "unbind-refused", test_unbind_refused },
 	{ "kernel-map-at-create", test_kernel_map_at_create },
 	{ "deferred-visible", test_deferred_visible },
+	{ "to-refs-revoke-mapped", test_to_refs_revoke_mapped },
+	/* Counting Dom0's free grant references fills its grant table. */
+	{ "deferred-backoff", test_deferred_backoff,
+	  .dmesg_ignore = "max_grant_frames reached" },
 	{ }
 };
 

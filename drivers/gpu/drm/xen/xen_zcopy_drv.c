@@ -9,6 +9,7 @@
 
 #include <linux/capability.h>
 #include <linux/compat.h>
+#include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
@@ -31,6 +32,7 @@
 #include "xen_zcopy_drv.h"
 
 struct xen_zcopy_stats xen_zcopy_stats;
+struct xen_zcopy_faults xen_zcopy_faults;
 
 unsigned int xen_zcopy_max_pages = 65536;
 
@@ -736,6 +738,13 @@ void xen_zcopy_debugfs_init(struct drm_minor *minor)
 	drm_debugfs_create_files(xen_zcopy_debugfs_list,
 				 ARRAY_SIZE(xen_zcopy_debugfs_list),
 				 minor->debugfs_root, minor);
+	debugfs_create_atomic_t("xen_zcopy_fail_map", 0600,
+				minor->debugfs_root, &xen_zcopy_faults.map);
+	debugfs_create_atomic_t("xen_zcopy_fail_unmap", 0600,
+				minor->debugfs_root, &xen_zcopy_faults.unmap);
+	debugfs_create_atomic_t("xen_zcopy_fail_pte_unmap", 0600,
+				minor->debugfs_root,
+				&xen_zcopy_faults.pte_unmap);
 }
 
 static int __init xen_zcopy_init(void)

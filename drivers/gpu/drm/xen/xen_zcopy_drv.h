@@ -231,6 +231,32 @@ extern struct xen_zcopy_stats xen_zcopy_stats;
 extern unsigned int xen_zcopy_max_pages;
 
 /**
+ * struct xen_zcopy_faults - test hooks: grant operations made to fail
+ * @map: countdown to the FROM_REFS grant map op that fails with
+ *	GNTST_no_space (Xen really refuses it)
+ * @unmap: countdown to the FROM_REFS grant unmap op reported failed
+ *	after Xen ran it
+ * @pte_unmap: countdown to the x86 PV grant PTE unmap op reported failed
+ *	after Xen ran it
+ *
+ * Error paths a healthy Xen never takes on demand; set by root through
+ * debugfs, and doing nothing while 0.
+ */
+struct xen_zcopy_faults {
+	atomic_t map;
+	atomic_t unmap;
+	atomic_t pte_unmap;
+};
+
+extern struct xen_zcopy_faults xen_zcopy_faults;
+
+/* Counts down @countdown; true for the operation that makes it reach 0. */
+static inline bool xen_zcopy_fault(atomic_t *countdown)
+{
+	return atomic_read(countdown) && !atomic_dec_if_positive(countdown);
+}
+
+/**
  * struct xen_zcopy_limits - the quotas (module parameters)
  * @domain_pages: pages of one domain's grants mapped at once
  * @domain_buffers: FROM_REFS buffers of one domain's grants at once

@@ -109,6 +109,9 @@ static void xen_zcopy_unmap_refs(struct xen_zcopy_object *zobj,
 		ret = gnttab_unmap_refs_sync(&unmap_data);
 
 		for (i = 0; i < batch; i++) {
+			/* Test hook: as if Xen had refused this op. */
+			if (xen_zcopy_fault(&xen_zcopy_faults.unmap))
+				unmap_ops[i].status = GNTST_general_error;
 			if (!ret && unmap_ops[i].status == GNTST_okay)
 				continue;
 			drm_err_ratelimited(zobj->base.dev,
@@ -143,11 +146,15 @@ static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
 		goto err_free_pages;
 	}
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		gnttab_set_map_op(&map_ops[i],
 				  xen_zcopy_page_kaddr(zobj->pages[i]),
 				  xen_zcopy_map_flags(zobj), zobj->grefs[i],
 				  zobj->otherend_id);
+		/* Test hook: without a mapping flag Xen refuses the op. */
+		if (xen_zcopy_fault(&xen_zcopy_faults.map))
+			map_ops[i].flags = 0;
+	}
 
 	ret = gnttab_map_refs(map_ops, NULL, zobj->pages, n);
 	if (ret) {
@@ -155,6 +162,10 @@ static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
 		drm_err(drm, "grant map hypercall failed: %d\n", ret);
 		goto err_free_ops;
 	}
+	/* ... and reports it as a full maptrack table would. */
+	for (i = 0; i < n; i++)
+		if (!map_ops[i].flags && map_ops[i].status != GNTST_okay)
+			map_ops[i].status = GNTST_no_space;
 
 	/*
 	 * Keep the mapped pages at the front so that one unmap call undoes

@@ -126,6 +126,9 @@ static unsigned int xen_zcopy_pv_unmap_batch(struct gnttab_unmap_grant_ref *ops,
 		return n;
 	}
 	while (n--) {
+		/* Test hook: as if Xen had refused this op. */
+		if (xen_zcopy_fault(&xen_zcopy_faults.pte_unmap))
+			ops[n].status = GNTST_general_error;
 		if (ops[n].status == GNTST_okay)
 			continue;
 		pr_err_ratelimited(XEN_ZCOPY_DRIVER_NAME ": grant PTE unmap: status %d\n",
