@@ -102,7 +102,7 @@ echo 1 >/proc/sys/debug/exception-trace 2>/dev/null
 modprobe drm_kms_helper fbdev_emulation=0 ||
 	echo "init: modprobe drm_kms_helper failed"
 
-for m in xen-gntdev xen-gntalloc vgem vkms xen_drm_zcopy; do
+for m in xen-gntdev xen-gntalloc vgem vkms xen_drm_zcopy zc_importer; do
 	modprobe "$m" || echo "init: modprobe $m failed"
 done
 
