@@ -19,7 +19,7 @@
 const char *const zc_stat_names[ZC_NR_STATS] = {
 	"from_refs_objects", "mapped_grants", "imported_objects",
 	"granted_refs", "deferred_refs", "wait_handles", "pv_vmap_grants",
-	"pv_user_grants", "leaked_pages",
+	"pv_user_grants", "leaked_pages", "contig_pages",
 };
 
 int zc_xen_open(void)

@@ -33,7 +33,7 @@ long zc_stat(const char *name);
 int zc_stat_wait(const char *name, long value, int ms);
 
 /* All counters, to compare with a baseline. */
-#define ZC_NR_STATS 9
+#define ZC_NR_STATS 10
 struct zc_stats {
 	long v[ZC_NR_STATS];
 };

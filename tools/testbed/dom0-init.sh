@@ -105,7 +105,7 @@ echo 1 >/proc/sys/kernel/sysrq
 modprobe drm_kms_helper fbdev_emulation=0 ||
 	echo "init: modprobe drm_kms_helper failed"
 
-for m in xen-gntdev xen-gntalloc vgem vkms xen_drm_zcopy; do
+for m in xen-gntdev xen-gntalloc vgem vkms xen_drm_zcopy zc_importer; do
 	modprobe "$m" || echo "init: modprobe $m failed"
 done
 

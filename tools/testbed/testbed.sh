@@ -182,6 +182,18 @@ build_vkms() {
 		>"$CACHE/vkms-build.log" 2>&1 || { tail -20 "$CACHE/vkms-build.log"; die "vkms build failed"; }
 }
 
+# The tests' own importer (igt-tests/kmod), built from the tree every run
+# against the same headers as vkms.
+build_importer() {
+	local src=$CACHE/zc_importer kdir=${VKMS_KDIR:-/usr/src/linux-headers-$KVER}
+	rm -rf "$src"
+	mkdir -p "$src"
+	cp "$TOP"/igt-tests/kmod/Kbuild "$TOP"/igt-tests/kmod/*.[ch] "$src/"
+	make -C "$kdir" M="$src" ${VKMS_MAKE_ARGS:-} modules \
+		>"$CACHE/zc_importer-build.log" 2>&1 ||
+		{ tail -20 "$CACHE/zc_importer-build.log"; die "zc_importer build failed"; }
+}
+
 build_project() {
 	make -C "$TOP" module KDIR="/usr/src/linux-headers-$KVER" >"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "xen_drm_zcopy.ko does not build"; }
@@ -294,7 +306,7 @@ make_initramfs() {
 	for m in $GUEST_MODULES $([ "$DOMU" = 1 ] && echo "$TOOLSTACK_MODULES"); do
 		copy_module_closure "$root" "$m"
 	done
-	cp "$CACHE/vkms/vkms.ko" "$MODULE_KO" \
+	cp "$CACHE/vkms/vkms.ko" "$MODULE_KO" "$CACHE/zc_importer/zc_importer.ko" \
 		"$root/lib/modules/$KVER/extra/"
 	cp "$CACHE"/image/lib/modules/"$KVER"/modules.{order,builtin,builtin.modinfo} \
 		"$root/lib/modules/$KVER/"
@@ -695,6 +707,7 @@ prepare() {
 	step "fetching Xen and the Dom0 kernel" fetch_guest
 	if [ "$DOMU" = 1 ]; then step "fetching the Xen toolstack" fetch_toolstack; fi
 	step "building vkms from linux-source-6.1" build_vkms
+	step "building the tests' zc_importer.ko" build_importer
 	step "building xen_drm_zcopy.ko, tests and tools" build_project
 	step "packing the Dom0 initramfs" make_initramfs
 }
@@ -706,6 +719,7 @@ prepare_arm64() {
 	step "fetching Xen, the Dom0 kernel, busybox and libdrm for arm64" fetch_guest_arm64
 	step "cross-building xen_drm_zcopy.ko, tests and tools for arm64" build_project_arm64
 	step "building vkms from linux-source-6.1 for arm64" build_vkms
+	step "building the tests' zc_importer.ko for arm64" build_importer
 	step "packing the Dom0 initramfs" make_initramfs
 }
 

@@ -134,6 +134,8 @@ struct drm_xen_zcopy_dumb_wait_free {
 #define DRM_XEN_ZCOPY_CAP_READ_ONLY	(1ULL << 2)
 /* The v1 ioctls accept 32-bit callers. */
 #define DRM_XEN_ZCOPY_CAP_COMPAT32	(1ULL << 3)
+/* DRM_XEN_ZCOPY_FROM_REFS2_CONTIGUOUS works in this domain (not x86 PV). */
+#define DRM_XEN_ZCOPY_CAP_CONTIGUOUS	(1ULL << 4)
 
 /**
  * struct drm_xen_zcopy_get_caps - what this driver offers
@@ -158,6 +160,12 @@ struct drm_xen_zcopy_get_caps {
 #define DRM_XEN_ZCOPY_FROM_REFS2_READ_ONLY	(1U << 0)
 /* Also return a dma-buf of the buffer in @dmabuf_fd (O_CLOEXEC). */
 #define DRM_XEN_ZCOPY_FROM_REFS2_DMABUF_FD	(1U << 1)
+/*
+ * Map the grants at consecutive guest frames of a DMA-allocated range, for
+ * importers that need one contiguous DMA segment (auto-translated domains
+ * only, see DRM_XEN_ZCOPY_CAP_CONTIGUOUS).
+ */
+#define DRM_XEN_ZCOPY_FROM_REFS2_CONTIGUOUS	(1U << 2)
 
 /**
  * struct drm_xen_zcopy_from_refs2 - a buffer from grant refs, v2
@@ -187,13 +195,25 @@ struct drm_xen_zcopy_get_caps {
  *
  * A read-only buffer cannot be mapped for writing (-EACCES) and its
  * kernel mapping is read-only: give it only to importers that read it.
+ *
+ * With DRM_XEN_ZCOPY_FROM_REFS2_CONTIGUOUS the grants are mapped into one
+ * range of consecutive guest frames that the driver takes from the DMA
+ * allocator (and whose memory it gives back to Xen while the buffer
+ * lives): an importer whose DMA addresses are guest addresses (a device
+ * behind an IOMMU that uses the p2m, or a domain mapped 1:1) sees one
+ * contiguous segment, as display drivers built on drm_gem_dma require.
+ * The buffer counts against the same quotas and is freed as any other.
  * The driver checks the geometry so that the backend can pass it to
  * DRM_IOCTL_MODE_ADDFB2 as it is; it does not interpret the pixels.
  *
  * Errors: those of DUMB_FROM_REFS, and -EINVAL for unknown @flags,
  * non-zero @pad or @reserved, an unknown @fourcc, a @pitches entry too
  * small for @width, a plane beyond the buffer, or a non-zero entry of a
- * plane the format does not have.
+ * plane the format does not have; -EOPNOTSUPP for
+ * DRM_XEN_ZCOPY_FROM_REFS2_CONTIGUOUS in an x86 PV domain, whose DMA
+ * addresses are machine addresses that no guest-frame range makes
+ * contiguous (checked after the frame, before the refs); -ENOMEM also when
+ * no contiguous range of @num_grefs pages can be allocated.
  */
 struct drm_xen_zcopy_from_refs2 {
 	__u64 grefs;

@@ -304,7 +304,8 @@ static int xen_zcopy_get_caps_ioctl(struct drm_device *drm, void *data,
 		return -EINVAL;
 	req->caps = DRM_XEN_ZCOPY_CAP_V2 | DRM_XEN_ZCOPY_CAP_WAIT_FD |
 		    DRM_XEN_ZCOPY_CAP_READ_ONLY |
-		    (IS_ENABLED(CONFIG_COMPAT) ? DRM_XEN_ZCOPY_CAP_COMPAT32 : 0);
+		    (IS_ENABLED(CONFIG_COMPAT) ? DRM_XEN_ZCOPY_CAP_COMPAT32 : 0) |
+		    (xen_zcopy_can_contig() ? DRM_XEN_ZCOPY_CAP_CONTIGUOUS : 0);
 	req->max_pages = READ_ONCE(xen_zcopy_max_pages);
 	return 0;
 }
@@ -688,6 +689,7 @@ static int xen_zcopy_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "pv_vmap_grants %d\n", atomic_read(&s->pv_vmap_grants));
 	seq_printf(m, "pv_user_grants %d\n", atomic_read(&s->pv_user_grants));
 	seq_printf(m, "leaked_pages %d\n", atomic_read(&s->leaked_pages));
+	seq_printf(m, "contig_pages %d\n", atomic_read(&s->contig_pages));
 	return 0;
 }
 

@@ -171,6 +171,12 @@ enum xen_zcopy_kind {
  * @charged: FROM_REFS: the buffer is charged to @otherend_id's quota
  * @readonly: FROM_REFS: the grants are mapped read-only; IMPORTED: the
  *	pages are granted read-only
+ * @contiguous: FROM_REFS: @pages are one DMA allocation whose frames were
+ *	given back to Xen, so the grants sit at consecutive guest frames
+ * @contig_page: FROM_REFS, @contiguous: the first page of that allocation
+ * @contig_dma: FROM_REFS, @contiguous: its DMA address
+ * @contig_frames: FROM_REFS, @contiguous: its guest frames, for giving
+ *	them back to Xen and taking them again (teardown does not allocate)
  * @map_handles: FROM_REFS: grant handles of the mapping into @pages
  * @pages: FROM_REFS: pages the grants are mapped into
  * @mapped: FROM_REFS: all grants are mapped into @pages
@@ -192,6 +198,10 @@ struct xen_zcopy_object {
 	grant_ref_t *grefs;
 	bool charged;
 	bool readonly;
+	bool contiguous;
+	struct page *contig_page;
+	dma_addr_t contig_dma;
+	xen_pfn_t *contig_frames;
 
 	grant_handle_t *map_handles;
 	struct page **pages;
@@ -225,6 +235,7 @@ struct xen_zcopy_stats {
 	atomic_t pv_vmap_grants;
 	atomic_t pv_user_grants;
 	atomic_t leaked_pages;
+	atomic_t contig_pages;
 };
 
 extern struct xen_zcopy_stats xen_zcopy_stats;
@@ -306,6 +317,7 @@ int xen_zcopy_from_refs2_ioctl(struct drm_device *drm, void *data,
 			       struct drm_file *file);
 void xen_zcopy_from_refs2_undo(struct drm_file *file, void *data);
 void xen_zcopy_from_refs_release(struct xen_zcopy_object *zobj);
+bool xen_zcopy_can_contig(void);
 
 /* xen_zcopy_to_refs.c */
 int xen_zcopy_to_refs_ioctl(struct drm_device *drm, void *data,

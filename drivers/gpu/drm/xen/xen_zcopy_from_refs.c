@@ -11,6 +11,7 @@
  * exported dma-buf let go.
  */
 
+#include <linux/dma-mapping.h>
 #include <linux/fdtable.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -24,8 +25,11 @@
 #include <drm/drm_gem.h>
 #include <drm/drm_prime.h>
 
+#include <xen/features.h>
 #include <xen/grant_table.h>
 #include <xen/interface/grant_table.h>
+#include <xen/mem-reservation.h>
+#include <xen/page.h>
 
 #include "xen_zcopy_drm.h"
 #include "xen_zcopy_drv.h"
@@ -75,6 +79,186 @@ static void xen_zcopy_free_pages(struct page **pages, unsigned int n)
 			pages[keep++] = pages[i];
 	gnttab_free_pages(keep, pages);
 	memset(pages, 0, n * sizeof(*pages));
+}
+
+/*
+ * CONTIGUOUS buffers. A display unit that scans out from one DMA address
+ * (drm_gem_dma helpers) takes a buffer only if its DMA addresses follow
+ * each other. In an auto-translated domain a device whose DMA addresses
+ * are guest frames (an IOMMU that uses the p2m, such as R-Car's IPMMU, or
+ * a domain mapped 1:1) sees that when the grants are mapped at consecutive
+ * guest frames. Ballooned pages are wherever the balloon found them, so
+ * the range comes from the DMA allocator and its frames are given back
+ * to Xen to make room for the grants, as gntdev's DMA buffers do.
+ *
+ * An x86 PV domain cannot offer this: its DMA addresses are machine
+ * addresses, and the frontend's frames are wherever Xen put them.
+ */
+bool xen_zcopy_can_contig(void)
+{
+	return xen_feature(XENFEAT_auto_translated_physmap);
+}
+
+/* Gives the frames of @zobj's range back to Xen; returns how many went. */
+static int xen_zcopy_contig_release_frames(struct xen_zcopy_object *zobj)
+{
+	xenmem_reservation_va_mapping_reset(zobj->num_pages, zobj->pages);
+	return xenmem_reservation_decrease(zobj->num_pages,
+					   zobj->contig_frames);
+}
+
+/* Takes the first @count frames back from Xen; 0 or how many it did. */
+static int xen_zcopy_contig_populate(struct xen_zcopy_object *zobj,
+				     unsigned int count)
+{
+	int done;
+
+	done = xenmem_reservation_increase(count, zobj->contig_frames);
+	if (done != count)
+		return done;
+	xenmem_reservation_va_mapping_update(count, zobj->pages,
+					     zobj->contig_frames);
+	return 0;
+}
+
+static void xen_zcopy_contig_dma_free(struct xen_zcopy_object *zobj)
+{
+	unsigned int i;
+
+	/* The grant code keeps the mapped ref in page->private. */
+	for (i = 0; i < zobj->num_pages; i++)
+		set_page_private(nth_page(zobj->contig_page, i), 0);
+	dma_free_pages(zobj->base.dev->dev,
+		       (size_t)zobj->num_pages << PAGE_SHIFT, zobj->contig_page,
+		       zobj->contig_dma, DMA_BIDIRECTIONAL);
+	zobj->contig_page = NULL;
+}
+
+static int xen_zcopy_contig_alloc(struct xen_zcopy_object *zobj)
+{
+	struct device *dev = zobj->base.dev->dev;
+	unsigned int i, n = zobj->num_pages;
+	size_t size = (size_t)n << PAGE_SHIFT;
+	struct page *page;
+	int done, ret;
+
+	zobj->contig_frames = kvcalloc(n, sizeof(*zobj->contig_frames),
+				       GFP_KERNEL);
+	if (!zobj->contig_frames)
+		return -ENOMEM;
+
+	/* Zeroed by the allocator: no data of ours goes to Xen with it. */
+	page = dma_alloc_pages(dev, size, &zobj->contig_dma, DMA_BIDIRECTIONAL,
+			       GFP_KERNEL | __GFP_NOWARN);
+	if (!page) {
+		drm_dbg(zobj->base.dev,
+			"FROM_REFS: no contiguous DMA range of %u pages\n", n);
+		ret = -ENOMEM;
+		goto err_frames;
+	}
+	zobj->contig_page = page;
+	for (i = 0; i < n; i++) {
+		zobj->pages[i] = nth_page(page, i);
+		zobj->contig_frames[i] = xen_page_to_gfn(zobj->pages[i]);
+	}
+	/*
+	 * The zeroing may still sit in the CPU's caches: written back now,
+	 * nothing lands on the frames once they are Xen's again.
+	 */
+	dma_sync_single_for_device(dev, zobj->contig_dma, size,
+				   DMA_BIDIRECTIONAL);
+
+	done = xen_zcopy_contig_release_frames(zobj);
+	if (done != n) {
+		drm_err(zobj->base.dev,
+			"cannot give %u frames back to Xen (%d done)\n", n, done);
+		ret = -ENOMEM;
+		/* A range with frames missing is not the allocator's again. */
+		if (done > 0 && xen_zcopy_contig_populate(zobj, done)) {
+			drm_err(zobj->base.dev,
+				"cannot repopulate a DMA range: %u pages leaked\n",
+				n);
+			atomic_add(n, &xen_zcopy_stats.leaked_pages);
+			goto err_leak;
+		}
+		goto err_dma;
+	}
+
+	ret = gnttab_pages_set_private(n, zobj->pages);
+	if (ret)
+		goto err_populate;
+
+	atomic_add(n, &xen_zcopy_stats.contig_pages);
+	return 0;
+
+err_populate:
+	if (xen_zcopy_contig_populate(zobj, n)) {
+		drm_err(zobj->base.dev,
+			"cannot repopulate a DMA range: %u pages leaked\n", n);
+		atomic_add(n, &xen_zcopy_stats.leaked_pages);
+		goto err_leak;
+	}
+err_dma:
+	xen_zcopy_contig_dma_free(zobj);
+err_leak:
+	memset(zobj->pages, 0, n * sizeof(*zobj->pages));
+err_frames:
+	kvfree(zobj->contig_frames);
+	zobj->contig_frames = NULL;
+	return ret;
+}
+
+/*
+ * Gives the range back: its frames to us again, then the pages to the DMA
+ * allocator. @zobj->pages may be in another order than the range (a
+ * failed map moves the mapped pages to the front). A page whose grant
+ * could not be unmapped (NULL) still shows another domain's frame, and
+ * the range is freed only whole: it is all leaked then.
+ */
+static void xen_zcopy_contig_free(struct xen_zcopy_object *zobj)
+{
+	unsigned int i, n = zobj->num_pages, stuck = 0;
+
+	for (i = 0; i < n; i++)
+		if (!zobj->pages[i])
+			stuck++;
+	atomic_sub(n, &xen_zcopy_stats.contig_pages);
+	if (stuck) {
+		/* xen_zcopy_unmap_refs() counted the stuck pages already. */
+		drm_err(zobj->base.dev,
+			"contiguous buffer of %u pages leaked: %u grants stay mapped\n",
+			n, stuck);
+		atomic_add(n - stuck, &xen_zcopy_stats.leaked_pages);
+		goto out;
+	}
+
+	gnttab_pages_clear_private(n, zobj->pages);
+	if (xen_zcopy_contig_populate(zobj, n)) {
+		drm_err(zobj->base.dev,
+			"cannot repopulate a DMA range: %u pages leaked\n", n);
+		atomic_add(n, &xen_zcopy_stats.leaked_pages);
+		goto out;
+	}
+	xen_zcopy_contig_dma_free(zobj);
+out:
+	memset(zobj->pages, 0, n * sizeof(*zobj->pages));
+	kvfree(zobj->contig_frames);
+	zobj->contig_frames = NULL;
+}
+
+static int xen_zcopy_alloc_map_pages(struct xen_zcopy_object *zobj)
+{
+	if (zobj->contiguous)
+		return xen_zcopy_contig_alloc(zobj);
+	return gnttab_alloc_pages(zobj->num_pages, zobj->pages);
+}
+
+static void xen_zcopy_free_map_pages(struct xen_zcopy_object *zobj)
+{
+	if (zobj->contiguous)
+		xen_zcopy_contig_free(zobj);
+	else
+		xen_zcopy_free_pages(zobj->pages, zobj->num_pages);
 }
 
 /*
@@ -136,7 +320,7 @@ static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
 	struct gnttab_map_grant_ref *map_ops;
 	int ret, first_err = 0;
 
-	ret = gnttab_alloc_pages(n, zobj->pages);
+	ret = xen_zcopy_alloc_map_pages(zobj);
 	if (ret)
 		return ret;
 
@@ -196,7 +380,7 @@ static int xen_zcopy_map_refs(struct xen_zcopy_object *zobj)
 err_free_ops:
 	kvfree(map_ops);
 err_free_pages:
-	xen_zcopy_free_pages(zobj->pages, n);
+	xen_zcopy_free_map_pages(zobj);
 	return ret;
 }
 
@@ -239,7 +423,7 @@ void xen_zcopy_from_refs_release(struct xen_zcopy_object *zobj)
 	xen_zcopy_kunmap(zobj);
 	if (zobj->mapped) {
 		xen_zcopy_unmap_refs(zobj, zobj->num_pages);
-		xen_zcopy_free_pages(zobj->pages, zobj->num_pages);
+		xen_zcopy_free_map_pages(zobj);
 		zobj->mapped = false;
 	}
 	if (zobj->charged)
@@ -289,6 +473,7 @@ struct xen_zcopy_from_refs_req {
 	u32 min_pages;
 	u64 domid;
 	bool readonly;
+	bool contiguous;
 };
 
 /*
@@ -335,6 +520,7 @@ static int xen_zcopy_from_refs(struct drm_device *drm, struct drm_file *file,
 	zobj->otherend_id = r->domid;
 	zobj->charged = true;
 	zobj->readonly = r->readonly;
+	zobj->contiguous = r->contiguous;
 
 	if (copy_from_user(zobj->grefs, u64_to_user_ptr(r->grefs),
 			   array_size(r->num_grefs, sizeof(*zobj->grefs)))) {
@@ -459,12 +645,14 @@ int xen_zcopy_from_refs2_ioctl(struct drm_device *drm, void *data,
 		.num_grefs = req->num_grefs,
 		.domid = req->domid,
 		.readonly = req->flags & DRM_XEN_ZCOPY_FROM_REFS2_READ_ONLY,
+		.contiguous = req->flags & DRM_XEN_ZCOPY_FROM_REFS2_CONTIGUOUS,
 	};
 	u64 bytes;
 	int ret;
 
 	if (req->flags & ~(DRM_XEN_ZCOPY_FROM_REFS2_READ_ONLY |
-			   DRM_XEN_ZCOPY_FROM_REFS2_DMABUF_FD) ||
+			   DRM_XEN_ZCOPY_FROM_REFS2_DMABUF_FD |
+			   DRM_XEN_ZCOPY_FROM_REFS2_CONTIGUOUS) ||
 	    req->pad || memchr_inv(req->reserved, 0, sizeof(req->reserved))) {
 		xen_zcopy_bad_input(drm, "FROM_REFS2: unknown flags 0x%x or reserved fields set\n",
 				    req->flags);
@@ -478,6 +666,10 @@ int xen_zcopy_from_refs2_ioctl(struct drm_device *drm, void *data,
 		return -EINVAL;
 	}
 	r.min_pages = min_t(u64, DIV_ROUND_UP_ULL(bytes, PAGE_SIZE), U32_MAX);
+	if (r.contiguous && !xen_zcopy_can_contig()) {
+		xen_zcopy_bad_input(drm, "FROM_REFS2: no contiguous buffers in a PV domain\n");
+		return -EOPNOTSUPP;
+	}
 
 	ret = xen_zcopy_from_refs(drm, file, &r, &req->handle,
 				  &req->wait_handle, &req->size);
