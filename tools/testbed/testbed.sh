@@ -30,7 +30,9 @@
 # to print every sample of the harness' oracles (igt-tests/lib/zc_oracle.h),
 # TESTBED_LIBXENZCOPY_DEB= a libxenzcopy0 .deb (make deb) whose library the
 # amd64 Dom0 gets instead of build/lib's, as a board that installed the
-# package has it.
+# package has it; TESTBED_DEB_DIR= a folder of make deb's packages whose
+# library, udev rule and modules-load.d file the amd64 Dom0 gets (check-all
+# builds them first and passes build/deb; TESTBED_DEB=0 leaves that out).
 # ZC_BENCH=setup,frame,scale selects the benchmark's sections.
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
@@ -250,6 +252,25 @@ add_compat32() {
 	done
 }
 
+# make deb's packages as a board that installed them has them: the
+# library (copy_binaries() then keeps it), the udev rule, the
+# modules-load.d file with its line uncommented as the administrator of a
+# backend domain does (Dom0's /init loads what it names) and the DKMS
+# source. /etc/zcopy-debs tells the runner (--have deb) and the tests.
+add_debs() {
+	local root=$1 p deb
+	: >"$root/etc/zcopy-debs"
+	for p in libxenzcopy0 xen-zcopy-dkms; do
+		deb=$(ls "$TESTBED_DEB_DIR/${p}"_*.deb 2>/dev/null | tail -1 || true)
+		[ -n "$deb" ] || die "no $p .deb in $TESTBED_DEB_DIR (make deb)"
+		dpkg -x "$deb" "$root" || die "cannot unpack $deb"
+		dpkg-deb -f "$deb" Package Version | paste -sd ' ' >>"$root/etc/zcopy-debs"
+	done
+	sed -i 's/^#[[:space:]]*xen_drm_zcopy[[:space:]]*$/xen_drm_zcopy/' \
+		"$root/etc/modules-load.d/xen-zcopy.conf"
+	echo "  packages: $(paste -sd ',' "$root/etc/zcopy-debs")"
+}
+
 # The DomU's initramfs: busybox, gntalloc, gntdev, drm_xen_front, the agent.
 make_domu_initramfs() {
 	local root=$CACHE/domu-root m
@@ -331,6 +352,7 @@ make_initramfs() {
 			die "cannot unpack $TESTBED_LIBXENZCOPY_DEB"
 		echo "  libxenzcopy from $(basename "$TESTBED_LIBXENZCOPY_DEB")"
 	fi
+	[ -n "${TESTBED_DEB_DIR:-}" ] && [ "$GARCH" = amd64 ] && add_debs "$root"
 	[ -d "$TESTS_BUILD/tests" ] && tests=("$TESTS_BUILD"/tests/*)
 	[ -d "$TOOLS_BUILD" ] && tools=("$TOOLS_BUILD"/*)
 	[ ${#tests[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/tests "${tests[@]}"
@@ -724,9 +746,20 @@ check-all)
 	[ "${TESTBED_ARM64:-1}" = 0 ] || runs="check check-arm64"
 	# A fresh clone has no build/ yet: tee needs it for the first log.
 	mkdir -p "$TOP/build"
+	# The Debian packages first (make deb, lintian included): the x86
+	# run then boots with their library, udev rule and modules-load.d
+	# file in place of the tree's (zcopy_lib@packaged checks it).
+	debs=
+	if [ -z "$glob" ] && [ "${TESTBED_DEB:-1}" != 0 ]; then
+		s=$(date +%s%N)
+		host_gate deb deb '^[0-9]+ passed, 0 failed$' bash "$TOP/tools/deb.sh"
+		echo "deb: $(secs_since "$s")s"
+		grep -q '^\[PASS\] deb@build' "$TOP/build/deb.log" && debs=$TOP/build/deb
+	fi
 	for r in $runs; do
 		echo "==== testbed.sh $r${glob:+ $glob} ===="
-		TESTBED_ARCH= bash "$0" "$r" ${glob:+"$glob"} | tee "$TOP/build/$r.log" || true
+		TESTBED_ARCH= TESTBED_DEB_DIR=$debs bash "$0" "$r" ${glob:+"$glob"} |
+			tee "$TOP/build/$r.log" || true
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$TOP/build/$r.log" | tail -1 || true)
 		if [ -z "$line" ]; then
 			echo "[FAIL] testbed.sh $r did not finish"
