@@ -264,7 +264,7 @@ add_debs() {
 		deb=$(ls "$TESTBED_DEB_DIR/${p}"_*.deb 2>/dev/null | tail -1 || true)
 		[ -n "$deb" ] || die "no $p .deb in $TESTBED_DEB_DIR (make deb)"
 		dpkg -x "$deb" "$root" || die "cannot unpack $deb"
-		dpkg-deb -f "$deb" Package Version | paste -sd ' ' >>"$root/etc/zcopy-debs"
+		dpkg-deb --show "$deb" >>"$root/etc/zcopy-debs"
 	done
 	sed -i 's/^#[[:space:]]*xen_drm_zcopy[[:space:]]*$/xen_drm_zcopy/' \
 		"$root/etc/modules-load.d/xen-zcopy.conf"
