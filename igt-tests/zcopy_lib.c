@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +29,12 @@
 #include <drm_fourcc.h>
 
 #include "xenzcopy.h"
+
+#if defined(__x86_64__)
+#define ZC_MULTIARCH	"x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define ZC_MULTIARCH	"aarch64-linux-gnu"
+#endif
 #include "zc_drm.h"
 #include "zc_fixture.h"
 #include "zc_gnt.h"
@@ -507,6 +516,67 @@ static void test_wait_fd(void)
 	zc_baseline_finish(&base, 5000);
 }
 
+/*
+ * A run with make deb's packages unpacked (the testbed's check-all):
+ * this binary loaded libxenzcopy0's library, the driver was loaded
+ * because the package's modules-load.d file names it, and the device
+ * is one the package's udev rule matches (DRIVERS=="xen_drm_zcopy" on
+ * the card's parent). The other subtests of the run then test the
+ * packaged library.
+ */
+static void test_packaged(void)
+{
+	char line[512], lib[512] = "", link[PATH_MAX], path[PATH_MAX];
+	struct xzc_dev *dev;
+	struct stat st, pkg;
+	bool named = false;
+	FILE *f;
+	ssize_t n;
+
+	if (access("/etc/zcopy-debs", F_OK))
+		zc_skip("not a run with make deb's packages installed");
+
+	f = fopen("/proc/self/maps", "r");
+	zc_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "/libxenzcopy.so"))
+			sscanf(line, "%*s %*s %*s %*s %*s %511s", lib);
+	fclose(f);
+	zc_info("libxenzcopy loaded from %s\n", lib);
+	zc_assert_f(lib[0], "no libxenzcopy in /proc/self/maps");
+	zc_assert_ok(stat(lib, &st));
+	zc_assert_ok(stat("/usr/lib/" ZC_MULTIARCH "/libxenzcopy.so.0", &pkg));
+	zc_assert(st.st_ino == pkg.st_ino && st.st_dev == pkg.st_dev);
+	/* Unpacked with the library, by the same dpkg -x. */
+	zc_assert_ok(access("/usr/share/doc/libxenzcopy0/copyright", R_OK));
+
+	f = fopen("/etc/modules-load.d/xen-zcopy.conf", "r");
+	zc_assert(f);
+	while (fgets(line, sizeof(line), f))
+		named |= !strcmp(line, "xen_drm_zcopy\n");
+	fclose(f);
+	zc_assert_f(named, "the modules-load.d file does not name the module");
+	zc_assert_ok(access("/sys/module/xen_drm_zcopy", F_OK));
+
+	f = fopen("/lib/udev/rules.d/72-xen-zcopy.rules", "r");
+	zc_assert(f);
+	named = false;
+	while (fgets(line, sizeof(line), f))
+		named |= !!strstr(line, "DRIVERS==\"xen_drm_zcopy\"");
+	fclose(f);
+	zc_assert_f(named, "the udev rule does not match on the driver");
+	dev = dev_open(0);
+	zc_assert_ok(fstat(xzc_fd(dev), &st));
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/device/driver",
+		 major(st.st_rdev), minor(st.st_rdev));
+	n = readlink(path, link, sizeof(link) - 1);
+	zc_assert(n > 0);
+	link[n] = 0;
+	zc_info("%s -> %s\n", path, link);
+	zc_assert(!strcmp(strrchr(link, '/') + 1, XENDRM_ZCOPY_DRIVER_NAME));
+	zc_assert(dev_caps(dev) & XZC_CAP_V2);
+}
+
 static const struct zc_subtest subtests[] = {
 	{ "open", test_open },
 	{ "caps", test_caps },
@@ -523,6 +593,7 @@ static const struct zc_subtest subtests[] = {
 	{ "wait-free-signals", test_wait_free_signals },
 	{ "wait-free-signals-v1", test_wait_free_signals_v1 },
 	{ "wait-fd", test_wait_fd },
+	{ "packaged", test_packaged },
 	{ }
 };
 

@@ -105,7 +105,14 @@ echo 1 >/proc/sys/kernel/sysrq
 modprobe drm_kms_helper fbdev_emulation=0 ||
 	echo "init: modprobe drm_kms_helper failed"
 
-for m in xen-gntdev xen-gntalloc vgem vkms xen_drm_zcopy zc_importer; do
+# With make deb's packages unpacked, the driver is loaded as
+# systemd-modules-load would: by what /etc/modules-load.d names.
+zcopy=xen_drm_zcopy
+if [ -f /etc/zcopy-debs ]; then
+	zcopy=$(cat /etc/modules-load.d/*.conf 2>/dev/null | sed 's/[#;].*//' | tr -s ' \t' '\n')
+	[ -n "$zcopy" ] || echo "init: /etc/modules-load.d names no module"
+fi
+for m in xen-gntdev xen-gntalloc vgem vkms $zcopy zc_importer; do
 	modprobe "$m" || echo "init: modprobe $m failed"
 done
 
@@ -133,7 +140,8 @@ bench)
 *)
 	if [ -x /opt/zcopy/bin/zc_runner ]; then
 		/opt/zcopy/bin/zc_runner ${expect:+--expect $expect} \
-			$([ "$domu" = 1 ] && echo --have domu) /opt/zcopy/tests $tests
+			$([ "$domu" = 1 ] && echo --have domu) \
+			$([ -f /etc/zcopy-debs ] && echo --have deb) /opt/zcopy/tests $tests
 		rc=$?
 	else
 		echo "init: no test runner in the initramfs"

@@ -30,7 +30,9 @@
 # to print every sample of the harness' oracles (igt-tests/lib/zc_oracle.h),
 # TESTBED_LIBXENZCOPY_DEB= a libxenzcopy0 .deb (make deb) whose library the
 # amd64 Dom0 gets instead of build/lib's, as a board that installed the
-# package has it.
+# package has it; TESTBED_DEB_DIR= a folder of make deb's packages whose
+# library, udev rule and modules-load.d file the amd64 Dom0 gets (check-all
+# builds them first and passes build/deb; TESTBED_DEB=0 leaves that out).
 # ZC_BENCH=setup,domu,frame,scale selects the benchmark's sections.
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
@@ -70,9 +72,11 @@ BUSYBOX=/bin/busybox
 
 # Host packages: the emulator, kernel headers and source for the Dom0
 # kernel, the initramfs userland and the libraries the tests link.
+# libc6-dev-i386 and lib32gcc-12-dev let gcc -m32 build zcopy_compat32's
+# i386 child (not gcc-multilib: it conflicts with gcc-aarch64-linux-gnu).
 HOST_PACKAGES="qemu-system-x86 busybox-static kmod cpio xz-utils gcc make
 	libdrm-dev libxen-dev pkg-config sparse libxenmisc4.17 libxenstore4 libyajl2
-	libgcc-s1 gnuplot-nox"
+	libgcc-s1 gnuplot-nox libc6-dev-i386 lib32gcc-12-dev"
 
 # Modules the Dom0 needs besides ours and vkms (their dependencies follow).
 GUEST_MODULES="xen-gntdev xen-gntalloc vgem drm_kms_helper drm_shmem_helper"
@@ -238,6 +242,47 @@ copy_binaries() {
 	done
 }
 
+# zcopy_compat32's children in /opt/zcopy/compat32: the 64-bit reference
+# and the 32-bit program, with the i386 loader and the libraries it names
+# from the host's libc6-i386 (ldd cannot run a 32-bit binary here). The
+# armhf one is static.
+add_compat32() {
+	local root=$1 dir=$TESTS_BUILD/compat32 c32 interp lib f
+	[ -f "$dir/zc_c64" ] || return 0
+	copy_binaries "$root" /opt/zcopy/compat32 "$dir/zc_c64"
+	c32=$dir/zc_c32
+	[ -f "$c32" ] || { echo "  no 32-bit child built: zcopy_compat32 will skip"; return 0; }
+	cp "$c32" "$root/opt/zcopy/compat32/"
+	interp=$(readelf -l "$c32" | sed -n 's/.*program interpreter: \(.*\)]$/\1/p')
+	[ -n "$interp" ] || return 0
+	mkdir -p "$root$(dirname "$interp")" "$root/lib32"
+	cp -L "$interp" "$root$interp"
+	for lib in $(readelf -d "$c32" | sed -n 's/.*Shared library: \[\(.*\)\]$/\1/p'); do
+		f=$(ls /lib32/"$lib" /usr/lib32/"$lib" 2>/dev/null | head -1 || true)
+		[ -n "$f" ] || die "$lib, which the 32-bit child needs, is not in /lib32 (libc6-i386)"
+		cp -L "$f" "$root/lib32/$lib"
+	done
+}
+
+# make deb's packages as a board that installed them has them: the
+# library (copy_binaries() then keeps it), the udev rule, the
+# modules-load.d file with its line uncommented as the administrator of a
+# backend domain does (Dom0's /init loads what it names) and the DKMS
+# source. /etc/zcopy-debs tells the runner (--have deb) and the tests.
+add_debs() {
+	local root=$1 p deb
+	: >"$root/etc/zcopy-debs"
+	for p in libxenzcopy0 xen-zcopy-dkms; do
+		deb=$(ls "$TESTBED_DEB_DIR/${p}"_*.deb 2>/dev/null | tail -1 || true)
+		[ -n "$deb" ] || die "no $p .deb in $TESTBED_DEB_DIR (make deb)"
+		dpkg -x "$deb" "$root" || die "cannot unpack $deb"
+		dpkg-deb --show "$deb" >>"$root/etc/zcopy-debs"
+	done
+	sed -i 's/^#[[:space:]]*xen_drm_zcopy[[:space:]]*$/xen_drm_zcopy/' \
+		"$root/etc/modules-load.d/xen-zcopy.conf"
+	echo "  packages: $(paste -sd ',' "$root/etc/zcopy-debs")"
+}
+
 # The DomU's initramfs: busybox, gntalloc, gntdev, drm_xen_front, the agent.
 make_domu_initramfs() {
 	local root=$CACHE/domu-root m
@@ -319,11 +364,13 @@ make_initramfs() {
 			die "cannot unpack $TESTBED_LIBXENZCOPY_DEB"
 		echo "  libxenzcopy from $(basename "$TESTBED_LIBXENZCOPY_DEB")"
 	fi
+	[ -n "${TESTBED_DEB_DIR:-}" ] && [ "$GARCH" = amd64 ] && add_debs "$root"
 	[ -d "$TESTS_BUILD/tests" ] && tests=("$TESTS_BUILD"/tests/*)
 	[ -d "$TOOLS_BUILD" ] && tools=("$TOOLS_BUILD"/*)
 	[ ${#tests[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/tests "${tests[@]}"
 	[ -x "$TESTS_BUILD/zc_runner" ] &&
 		copy_binaries "$root" /opt/zcopy/bin "$TESTS_BUILD/zc_runner"
+	add_compat32 "$root"
 	# What the run must execute on this architecture (igt-tests/expected/).
 	cp "$TOP/igt-tests/expected/$GARCH.txt" "$root/opt/zcopy/expected.txt"
 	[ ${#tools[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/bin "${tools[@]}"
@@ -437,9 +484,11 @@ boot_bare() {
 # the same arm64 headers, the tests statically against libdrm.a from
 # libdrm-dev:arm64 unpacked into a sysroot (with libxen-dev:arm64's headers).
 
+# gcc-arm-linux-gnueabihf and libc6-dev-armhf-cross: zcopy_compat32's
+# armhf child (static), run by the arm64 kernel's 32-bit compat layer.
 ARM64_HOST_PACKAGES="qemu-system-arm device-tree-compiler gcc-aarch64-linux-gnu
 	libc6-dev-arm64-cross busybox-static kmod cpio xz-utils gcc make file pkg-config
-	linux-kbuild-6.1"
+	linux-kbuild-6.1 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
 ARM64_SYSROOT_DEBS="libdrm-dev libxen-dev"
 
 arm64_setup_vars() {
@@ -510,7 +559,8 @@ build_project_arm64() {
 	env "${env[@]}" make -C "$TOP/lib" CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar \
 		BUILD="$XZC_LIB" static >>"$CACHE/build.log" 2>&1 &&
 	env "${env[@]}" make -C "$TOP/igt-tests" CC=aarch64-linux-gnu-gcc BUILD="$TESTS_BUILD" \
-		XZC_LIB="$XZC_LIB" >>"$CACHE/build.log" 2>&1 &&
+		XZC_LIB="$XZC_LIB" CC32="arm-linux-gnueabihf-gcc -static" \
+		>>"$CACHE/build.log" 2>&1 &&
 	env "${env[@]}" make -C "$TOP/tools" CC=aarch64-linux-gnu-gcc BUILD="$TOOLS_BUILD" \
 		XZC_LIB="$XZC_LIB" >>"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "arm64 tests or tools do not build"; }
@@ -744,9 +794,20 @@ check-all)
 	[ "${TESTBED_ARM64:-1}" = 0 ] || runs="check check-arm64"
 	# A fresh clone has no build/ yet: tee needs it for the first log.
 	mkdir -p "$TOP/build"
+	# The Debian packages first (make deb, lintian included): the x86
+	# run then boots with their library, udev rule and modules-load.d
+	# file in place of the tree's (zcopy_lib@packaged checks it).
+	debs=
+	if [ -z "$glob" ] && [ "${TESTBED_DEB:-1}" != 0 ]; then
+		s=$(date +%s%N)
+		host_gate deb deb '^[0-9]+ passed, 0 failed$' bash "$TOP/tools/deb.sh"
+		echo "deb: $(secs_since "$s")s"
+		grep -q '^\[PASS\] deb@build' "$TOP/build/deb.log" && debs=$TOP/build/deb
+	fi
 	for r in $runs; do
 		echo "==== testbed.sh $r${glob:+ $glob} ===="
-		TESTBED_ARCH= bash "$0" "$r" ${glob:+"$glob"} | tee "$TOP/build/$r.log" || true
+		TESTBED_ARCH= TESTBED_DEB_DIR=$debs bash "$0" "$r" ${glob:+"$glob"} |
+			tee "$TOP/build/$r.log" || true
 		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$TOP/build/$r.log" | tail -1 || true)
 		if [ -z "$line" ]; then
 			echo "[FAIL] testbed.sh $r did not finish"
