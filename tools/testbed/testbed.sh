@@ -25,6 +25,9 @@
 # Environment: TESTS=GLOB (same as the argument), TESTBED_TIMEOUT=seconds,
 # TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip),
 # TESTBED_BARE=0 to skip the boot without Xen (testbed@refuses-without-xen),
+# TESTBED_MODULE_KO=path a module built elsewhere to load instead of the
+# tree's, TESTBED_REUSE_INITRD=1 with it: no install or build, the last
+# run's initramfs with that module put in (tools/mutate.sh),
 # TESTBED_ARCH=arm64 (same as the -arm64 commands), TESTBED_ARM64=0 to
 # leave the arm64 run out of check-all, TESTBED_LINT=0 to leave out make
 # lint (check-all runs it when no GLOB is given), TESTBED_ORACLE_TRACE=1
@@ -329,6 +332,21 @@ make_initramfs() {
 
 	install -m 0755 "$TOP/tools/testbed/dom0-init.sh" "$root/init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$CACHE/initrd.gz"
+	cp "$CACHE/initrd.gz" "$CACHE/initrd-base.gz"
+}
+
+# The last initramfs with MODULE_KO in place of its module: the kernel
+# unpacks concatenated archives in order, a later file replacing an
+# earlier one (TESTBED_REUSE_INITRD=1, for tools/mutate.sh's mutants).
+add_module_initramfs() {
+	local root=$CACHE/root-module
+	rm -rf "$root"
+	mkdir -p "$root/lib/modules/$KVER/extra"
+	cp "$MODULE_KO" "$root/lib/modules/$KVER/extra/xen_drm_zcopy.ko"
+	{
+		cat "$CACHE/initrd-base.gz"
+		(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1)
+	} >"$CACHE/initrd.gz"
 }
 
 # Runs a QEMU command line ($2...) with its console in $1, under the
@@ -666,6 +684,12 @@ domu_wanted() {
 prepare() {
 	mkdir -p "$CACHE"
 	step "resolving the Dom0 kernel" resolve_kernel
+	if [ "${TESTBED_REUSE_INITRD:-0}" = 1 ] && [ -n "${TESTBED_MODULE_KO:-}" ] &&
+	   [ -f "$CACHE/initrd-base.gz" ]; then
+		[ "$GARCH" = arm64 ] && arm64_setup_vars
+		step "putting $(basename "$MODULE_KO") into the last initramfs" add_module_initramfs
+		return
+	fi
 	if [ "$GARCH" = arm64 ]; then
 		prepare_arm64
 		return
