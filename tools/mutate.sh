@@ -136,7 +136,8 @@ run_testbed() {
 	envs+=(TESTBED_REUSE_INITRD="$packed")
 	env TESTBED_MODULE_KO="$ko" TESTBED_LINT=0 "${envs[@]}" \
 		bash "$TOP/tools/testbed/testbed.sh" "$cmd" ${glob:+"$glob"} >"$log" 2>&1 || true
-	fails=$(sed -nE 's/^\[FAIL\] ([^ :]+).*/\1/p' "$log" | sort -u | paste -sd, -)
+	# arm64 runs prefix their names with "arm64:".
+	fails=$(sed -nE 's/^\[FAIL\] (arm64:)?([^ :]+).*/\2/p' "$log" | sort -u | paste -sd, -)
 	if ! grep -Eq '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log"; then
 		fails=${fails:+$fails,}testbed@no-summary
 	fi
@@ -176,11 +177,12 @@ for arch in $ARCHS; do
 		[ "${MUTATE_FULL:-0}" = 1 ] || glob=$(union_globs "$arch")
 		ko=$(build_mutant "" "$arch") || die "the unmutated driver does not build"
 		i=0
-		# Xen copies Dom0's command line into 1 KiB: a long union is
-		# run in parts.
+		# Xen keeps 1 KiB of Dom0's command line (the kernel's path
+		# and the other arguments included): a long union is run in
+		# parts.
 		parts=ALL
 		[ -z "$glob" ] || parts=$(echo "$glob" | tr , '\n' | awk '
-			{ if (n && l + length($0) > 600) { print c; c = ""; l = 0; n = 0 }
+			{ if (n && l + length($0) > 850) { print c; c = ""; l = 0; n = 0 }
 			  c = n ? c "," $0 : $0; l += length($0) + 1; n++ }
 			END { if (n) print c }')
 		for chunk in $parts; do
