@@ -13,6 +13,9 @@
 #   make bench       benchmark setup, per-flip and scale costs on x86 PV and
 #                    arm64 (build/bench/: CSV, PNG chart, table); never part
 #                    of make check
+#   make mutate      the suite against each deliberately broken driver of
+#                    igt-tests/mutants/ (MUTANTS=GLOB, MUTATE_ARCHS="amd64
+#                    arm64", MUTATE_FULL=1); never part of make check
 #   make lint        checkpatch --strict, W=1 and sparse on the driver (x86 and arm64)
 #   make arm64       cross-build the module for Debian's arm64 6.1 kernel
 #   make dkms-install  the module's source into /usr/src/xen-zcopy-VERSION
@@ -36,7 +39,7 @@ DKMS_SRC ?= $(DESTDIR)/usr/src/xen-zcopy-$(VERSION)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo bench lint \
+.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo bench mutate lint \
 	arm64 install install-lib dkms-source dkms-install dkms-check deb clean help
 
 all: module lib tests tools domu-agent
@@ -78,6 +81,9 @@ demo:
 
 bench:
 	bash tools/testbed/testbed.sh bench-all
+
+mutate:
+	bash tools/mutate.sh
 
 lint:
 	bash tools/lint.sh

@@ -255,14 +255,42 @@ static struct expected *find_expected(const char *full)
 	return NULL;
 }
 
-static bool selected(const char *glob, const char *full)
+/*
+ * GLOB may be a comma-separated list of globs (a kernel command line
+ * carries one word): calls @match on each until one matches.
+ */
+static bool any_glob(const char *glob, const char *name,
+		     bool (*match)(const char *one, const char *name))
+{
+	char one[256];
+	size_t len;
+
+	if (!glob)
+		return true;
+	for (;;) {
+		len = strcspn(glob, ",");
+		snprintf(one, sizeof(one), "%.*s", (int)len, glob);
+		if (len && match(one, name))
+			return true;
+		if (!glob[len])
+			return false;
+		glob += len + 1;
+	}
+}
+
+static bool selected_one(const char *glob, const char *full)
 {
 	char bin[160];
 
-	if (!glob || !fnmatch(glob, full, 0))
+	if (!fnmatch(glob, full, 0))
 		return true;
 	snprintf(bin, sizeof(bin), "%.*s", (int)strcspn(full, "@"), full);
 	return !fnmatch(glob, bin, 0);
+}
+
+static bool selected(const char *glob, const char *full)
+{
+	return any_glob(glob, full, selected_one);
 }
 
 /* ---- running the binaries ---- */
@@ -528,12 +556,17 @@ static void check_not_run(const char *glob)
 }
 
 /* Whether GLOB may select subtests of BIN (which could not list them). */
-static bool may_select(const char *glob, const char *bin)
+static bool may_select_one(const char *glob, const char *bin)
 {
 	size_t len = strlen(bin);
 
-	return !glob || !fnmatch(glob, bin, 0) ||
+	return !fnmatch(glob, bin, 0) ||
 	       (!strncmp(glob, bin, len) && glob[len] == '@');
+}
+
+static bool may_select(const char *glob, const char *bin)
+{
+	return any_glob(glob, bin, may_select_one);
 }
 
 static void run_binary(const char *dir, const char *base, const char *glob)

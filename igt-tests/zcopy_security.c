@@ -6,6 +6,7 @@
  * pin foreign pages, and the device cannot be unbound under its users.
  */
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
@@ -17,6 +18,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <drm_fourcc.h>
 
 #include "zc_drm.h"
 #include "zc_fixture.h"
@@ -71,12 +74,26 @@ static int child_status(pid_t pid)
 }
 
 /*
- * In a child: FROM_REFS of the granted pages and TO_REFS of @import must
- * both fail with -EPERM. Exit code: 0, or a bit per call that did not.
+ * In a child: FROM_REFS and FROM_REFS2 of the granted pages and TO_REFS
+ * and TO_REFS2 of @import must all fail with -EPERM. Exit code: 0, or a
+ * bit per call that did not.
  */
 static int expect_eperm(int fd, uint32_t import)
 {
 	uint32_t refs[8] = { 0 };
+	struct drm_xen_zcopy_from_refs2 r2 = {
+		.grefs = (uintptr_t)ga.refs,
+		.num_grefs = NPAGES,
+		.fourcc = DRM_FORMAT_XRGB8888,
+		.width = W,
+		.height = H,
+		.pitches = { W * 4 },
+	};
+	struct drm_xen_zcopy_to_refs2 t2 = {
+		.grefs = (uintptr_t)refs,
+		.num_grefs = NPAGES,
+		.handle = import,
+	};
 	int ret, fail = 0;
 
 	ret = zc_from_refs(fd, ga.refs, NPAGES, 0, W, H, 32, NULL);
@@ -90,18 +107,71 @@ static int expect_eperm(int fd, uint32_t import)
 			refs[0]);
 		fail |= 2;
 	}
+	ret = ioctl(fd, DRM_IOCTL_XEN_ZCOPY_FROM_REFS2, &r2) ? -errno : 0;
+	if (ret != -EPERM) {
+		fprintf(stderr, "FROM_REFS2: %d, expected -EPERM\n", ret);
+		fail |= 8;
+	}
+	ret = ioctl(fd, DRM_IOCTL_XEN_ZCOPY_TO_REFS2, &t2) ? -errno : 0;
+	if (ret != -EPERM || refs[0]) {
+		fprintf(stderr, "TO_REFS2: %d (ref %u), expected -EPERM\n", ret,
+			refs[0]);
+		fail |= 16;
+	}
+	return fail;
+}
+
+/* WAIT_FREE2 polling @wait_handle on @fd: -errno or 0. */
+static int wait_free2_poll(int fd, uint32_t wait_handle)
+{
+	struct drm_xen_zcopy_wait_free2 w = { .wait_handle = wait_handle };
+
+	return ioctl(fd, DRM_IOCTL_XEN_ZCOPY_WAIT_FREE2, &w) ? -errno : 0;
+}
+
+/* WAIT_FD of @wait_handle on @fd: the fd, or -errno. */
+static int wait_fd(int fd, uint32_t wait_handle)
+{
+	struct drm_xen_zcopy_wait_fd w = { .wait_handle = wait_handle };
+
+	return ioctl(fd, DRM_IOCTL_XEN_ZCOPY_WAIT_FD, &w) ? -errno : (int)w.fd;
+}
+
+/*
+ * In a child: the orphaned handle @orphan (its file closed) is a
+ * privileged backend's to wait on, not this one's. Exit bits 32 and 64.
+ */
+static int expect_orphan_hidden(int fd, uint32_t orphan)
+{
+	int ret, fail = 0;
+
+	ret = wait_free2_poll(fd, orphan);
+	if (ret != -ENOENT) {
+		fprintf(stderr, "WAIT_FREE2 of an orphan: %d, expected -ENOENT\n",
+			ret);
+		fail |= 32;
+	}
+	ret = wait_fd(fd, orphan);
+	if (ret != -ENOENT) {
+		fprintf(stderr, "WAIT_FD of an orphan: %d, expected -ENOENT\n",
+			ret);
+		if (ret >= 0)
+			close(ret);
+		fail |= 64;
+	}
 	return fail;
 }
 
 /*
  * A backend process that opened the node as root and then gave up its
  * privilege (a dropped uid, or CAP_SYS_ADMIN dropped with capset) may
- * still wait for its buffers, but not map or grant any more.
+ * still wait for its buffers, but not map or grant any more (with the v1
+ * or the v2 calls), nor wait on the orphaned buffers of a closed file.
  */
 static void test_cap_sys_admin(void)
 {
-	struct drm_xen_zcopy_dumb_from_refs r;
-	int fd, vgem, dmabuf, how;
+	struct drm_xen_zcopy_dumb_from_refs r, o;
+	int fd, fd2, vgem, dmabuf, orphan_buf, how;
 	uint32_t import;
 	pid_t pid;
 
@@ -110,6 +180,15 @@ static void test_cap_sys_admin(void)
 	dmabuf = vgem_dmabuf(&vgem, W, H);
 	zc_assert_ok(zc_prime_import(fd, dmabuf, &import));
 	zc_assert_ok(zc_from_refs(fd, ga.refs, NPAGES, 0, W, H, 32, &r));
+
+	/* An orphan: exported by a file that then closed. */
+	fd2 = zc_xen_open();
+	zc_assert(fd2 >= 0);
+	zc_assert_ok(zc_from_refs(fd2, ga.refs, NPAGES, 0, W, H, 32, &o));
+	zc_assert_ok(zc_prime_export(fd2, o.dumb.handle, &orphan_buf));
+	close(fd2);
+	/* A privileged backend may wait on it. */
+	zc_assert_errno(wait_free2_poll(fd, o.wait_handle), ETIMEDOUT);
 
 	for (how = 0; how < 2; how++) {
 		pid = fork();
@@ -127,14 +206,17 @@ static void test_cap_sys_admin(void)
 			/* The buffer's owner file may still wait for it. */
 			if (zc_wait_free(fd, r.wait_handle, 0) != -ETIMEDOUT)
 				fail |= 4;
+			fail |= expect_orphan_hidden(fd, o.wait_handle);
 			_exit(fail);
 		}
 		zc_assert_f(child_status(pid) == 0,
 			    "%s: a call was not refused (see above)",
 			    how ? "without CAP_SYS_ADMIN" : "as uid 65534");
 	}
-	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + NPAGES);
+	zc_assert_eq(zc_stat("mapped_grants"), base.v[1] + 2 * NPAGES);
 	zc_assert_eq(zc_stat("granted_refs"), base.v[3]);
+	close(orphan_buf);
+	zc_assert_ok(wait_free2_poll(fd, o.wait_handle));
 
 	zc_assert_ok(zc_gem_close(fd, r.dumb.handle));
 	zc_assert_ok(zc_gem_close(fd, import));

@@ -24,6 +24,10 @@
 #
 # Environment: TESTS=GLOB (same as the argument), TESTBED_TIMEOUT=seconds,
 # TESTBED_DOMU=0 to run without the PV DomU (cross-domain tests then skip),
+# TESTBED_BARE=0 to skip the boot without Xen (testbed@refuses-without-xen),
+# TESTBED_MODULE_KO=path a module built elsewhere to load instead of the
+# tree's, TESTBED_REUSE_INITRD=1 with it: no install or build, the last
+# run's initramfs with that module put in (tools/mutate.sh),
 # TESTBED_ARCH=arm64 (same as the -arm64 commands), TESTBED_ARM64=0 to
 # leave the arm64 run out of check-all, TESTBED_LINT=0 to leave out make
 # lint (check-all runs it when no GLOB is given), TESTBED_ORACLE_TRACE=1
@@ -62,6 +66,9 @@ ZC_APT_LOGDIR=$CACHE
 
 # What the guest runs: the module, test and tool binaries (per arch).
 MODULE_KO=$TOP/drivers/gpu/drm/xen/xen_drm_zcopy.ko
+# TESTBED_MODULE_KO: a module built elsewhere (tools/mutate.sh's mutants)
+# that the guest loads instead; the tree's own is then not built.
+MODULE_KO=${TESTBED_MODULE_KO:-$MODULE_KO}
 TESTS_BUILD=$TOP/build/igt-tests
 TOOLS_BUILD=$TOP/build/tools
 # libxenzcopy as the tests and tools link it: shared on amd64 (it goes
@@ -199,6 +206,8 @@ build_importer() {
 }
 
 build_project() {
+	: >"$CACHE/build.log"
+	[ -n "${TESTBED_MODULE_KO:-}" ] ||
 	make -C "$TOP" module KDIR="/usr/src/linux-headers-$KVER" >"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "xen_drm_zcopy.ko does not build"; }
 	make -C "$TOP" tests tools domu-agent >>"$CACHE/build.log" 2>&1 ||
@@ -382,6 +391,21 @@ make_initramfs() {
 
 	install -m 0755 "$TOP/tools/testbed/dom0-init.sh" "$root/init"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$CACHE/initrd.gz"
+	cp "$CACHE/initrd.gz" "$CACHE/initrd-base.gz"
+}
+
+# The last initramfs with MODULE_KO in place of its module: the kernel
+# unpacks concatenated archives in order, a later file replacing an
+# earlier one (TESTBED_REUSE_INITRD=1, for tools/mutate.sh's mutants).
+add_module_initramfs() {
+	local root=$CACHE/root-module
+	rm -rf "$root"
+	mkdir -p "$root/lib/modules/$KVER/extra"
+	cp "$MODULE_KO" "$root/lib/modules/$KVER/extra/xen_drm_zcopy.ko"
+	{
+		cat "$CACHE/initrd-base.gz"
+		(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1)
+	} >"$CACHE/initrd.gz"
 }
 
 # Runs a QEMU command line ($2...) with its console in $1, under the
@@ -453,7 +477,8 @@ hang_dump() {
 # Boots Xen + Dom0 with the given extra kernel arguments; the console
 # goes to $CACHE/console.log.
 boot_xen() {
-	local args=$1 tmo=${TESTBED_TIMEOUT:-1500} rc=0
+	local args=${1//,/,,} tmo=${TESTBED_TIMEOUT:-1500} rc=0
+	# -initrd separates its modules by commas: a comma of ours is doubled.
 	# 2 GB: Dom0 keeps 512 MB, the rest is free for the DomU. RDRAND
 	# spares xl create a wait for the kernel's entropy.
 	run_qemu "$CACHE/console.log" \
@@ -496,7 +521,7 @@ arm64_setup_vars() {
 	HOST_KVER=$KVER
 	KVER=$ABI-arm64
 	SYSROOT=$CACHE/sysroot
-	MODULE_KO=$TOP/build/arm64/xen_drm_zcopy.ko
+	MODULE_KO=${TESTBED_MODULE_KO:-$TOP/build/arm64/xen_drm_zcopy.ko}
 	TESTS_BUILD=$CACHE/igt-tests
 	TOOLS_BUILD=$CACHE/tools
 	XZC_LIB=$CACHE/lib
@@ -698,7 +723,9 @@ report_check() {
 		report_domu "$con"
 	fi
 
-	if tr -d '\r' <"$CACHE/console-bare.log" | grep '@@ZC BARE modprobe-rc=[1-9]' >/dev/null &&
+	if [ "${TESTBED_BARE:-1}" = 0 ]; then
+		: # not booted (TESTBED_BARE=0)
+	elif tr -d '\r' <"$CACHE/console-bare.log" | grep '@@ZC BARE modprobe-rc=[1-9]' >/dev/null &&
 	   tr -d '\r' <"$CACHE/console-bare.log" | grep 'xen_drm_zcopy: not running on Xen' >/dev/null; then
 		host_result refuses-without-xen ok
 	else
@@ -739,15 +766,26 @@ report_domu() {
 # Whether a run of GLOB needs the DomU: only the cross-domain tests use it,
 # so a run of other tests spares its boot.
 domu_wanted() {
-	case $1 in
-	'' | zcopy_domu* | zcopy_displ_be* | zcopy_d[*?[]* | [*?[]*) return 0 ;;
-	*) return 1 ;;
-	esac
+	local g
+	[ -n "$1" ] || return 0
+	# GLOB may be a comma-separated list (zc_runner takes any of them).
+	for g in ${1//,/ }; do
+		case $g in
+		zcopy_domu* | zcopy_displ_be* | zcopy_d[*?[]* | [*?[]*) return 0 ;;
+		esac
+	done
+	return 1
 }
 
 prepare() {
 	mkdir -p "$CACHE"
 	step "resolving the Dom0 kernel" resolve_kernel
+	if [ "${TESTBED_REUSE_INITRD:-0}" = 1 ] && [ -n "${TESTBED_MODULE_KO:-}" ] &&
+	   [ -f "$CACHE/initrd-base.gz" ]; then
+		[ "$GARCH" = arm64 ] && arm64_setup_vars
+		step "putting $(basename "$MODULE_KO") into the last initramfs" add_module_initramfs
+		return
+	fi
 	if [ "$GARCH" = arm64 ]; then
 		prepare_arm64
 		return
@@ -835,7 +873,8 @@ check)
 	DOMU_RUN=$DOMU
 	domu_wanted "$glob" || DOMU_RUN=0
 	prepare
-	step "booting the kernel without Xen (module must refuse)" boot_bare_any
+	[ "${TESTBED_BARE:-1}" = 0 ] ||
+		step "booting the kernel without Xen (module must refuse)" boot_bare_any
 	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}${TESTBED_BENCH_BACKEND:+ zc.bench_backend=1}"
 	report_check
 	;;
