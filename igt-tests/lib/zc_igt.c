@@ -28,8 +28,19 @@
 #define CLOSE_RANGE_CLOEXEC	(1U << 2)	/* <linux/close_range.h> */
 #endif
 
-/* A subtest that runs longer is killed and reported as TIMEOUT. */
+/*
+ * A subtest that runs longer is killed and reported as TIMEOUT; the
+ * environment's ZC_SUBTEST_TIMEOUT_S (a long fuzzing run) overrides it.
+ */
 #define ZC_SUBTEST_TIMEOUT_S	150
+
+static unsigned int zc_subtest_timeout(void)
+{
+	const char *v = getenv("ZC_SUBTEST_TIMEOUT_S");
+	unsigned long s = v ? strtoul(v, NULL, 10) : 0;
+
+	return s ? s : ZC_SUBTEST_TIMEOUT_S;
+}
 
 /* Exit code of a child whose subtest was skipped. */
 #define ZC_CHILD_SKIP		77
@@ -229,7 +240,7 @@ static const char *zc_run_one(const struct zc_subtest *t)
 
 		zc_subtest_stack_top = (uintptr_t)&top;
 		zc_current = t->name;
-		alarm(ZC_SUBTEST_TIMEOUT_S);
+		alarm(zc_subtest_timeout());
 		t->func();
 		zc_run_fixtures();
 		fflush(NULL);
@@ -251,8 +262,8 @@ static const char *zc_run_one(const struct zc_subtest *t)
 			break;
 		}
 	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-		fprintf(stderr, "(%s:%s) timed out after %d s\n", zc_prog,
-			t->name, ZC_SUBTEST_TIMEOUT_S);
+		fprintf(stderr, "(%s:%s) timed out after %u s\n", zc_prog,
+			t->name, zc_subtest_timeout());
 		verdict = "TIMEOUT";
 	} else {
 		fprintf(stderr, "(%s:%s) killed by signal %d (%s)\n", zc_prog,
