@@ -2617,12 +2617,75 @@ static void test_close_orders(void)
 	zc_baseline_finish(&base, 5000);
 }
 
+/* ---- wait-free2-past-deadline: found by random-calls (seed 1) ---- */
+
+static void on_wake(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * WAIT_FREE2 on a live buffer with deadlines long past, down to INT64_MIN:
+ * each polls and answers -ETIMEDOUT at once. A driver that subtracts the
+ * time from the deadline first overflows and waits without end; a signal
+ * (no SA_RESTART) then ends that wait with -EINTR instead.
+ */
+static void test_wait2_past_deadline(void)
+{
+	static const int64_t past[] = { INT64_MIN, INT64_MIN + 1,
+					INT64_MIN + 1000000000LL, -1, 0, 1 };
+	struct drm_xen_zcopy_from_refs2 r = {
+		.num_grefs = 1, .fourcc = DRM_FORMAT_XRGB8888, .width = 64,
+		.height = 16, .pitches = { 256 },
+	};
+	struct sigaction sa = { .sa_handler = on_wake };
+	static struct zc_gntalloc ga;
+	unsigned int i;
+	int fd, err;
+
+	zc_baseline_start_drained(&base);
+	zc_assert_ok(zc_gntalloc_alloc(&ga, 0, 1, true));
+	zc_at_exit(zc_gntalloc_cleanup, &ga);
+	fd = zc_xen_open();
+	zc_require(fd >= 0);
+	r.grefs = (uintptr_t)ga.refs;
+	zc_assert_ok(-xioctl(fd, DRM_IOCTL_XEN_ZCOPY_FROM_REFS2, &r));
+	zc_assert_ok(sigaction(SIGUSR1, &sa, NULL));
+
+	for (i = 0; i < sizeof(past) / sizeof(past[0]); i++) {
+		struct drm_xen_zcopy_wait_free2 w = {
+			.wait_handle = r.wait_handle, .deadline_ns = past[i],
+		};
+		timer_t timer;
+		struct sigevent sev = {
+			.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1,
+		};
+		struct itimerspec its = { .it_value = { 2, 0 },
+					  .it_interval = { 1, 0 } };
+
+		/* Only unblocks a stuck call: the answer is what counts. */
+		zc_assert_ok(timer_create(CLOCK_MONOTONIC, &sev, &timer));
+		zc_assert_ok(timer_settime(timer, 0, &its, NULL));
+		err = xioctl(fd, DRM_IOCTL_XEN_ZCOPY_WAIT_FREE2, &w);
+		timer_delete(timer);
+		zc_assert_f(err == ETIMEDOUT,
+			    "deadline %lld: errno %d (%s), not ETIMEDOUT",
+			    (long long)past[i], err, strerror(err));
+	}
+
+	zc_assert_ok(zc_gem_close(fd, r.handle));
+	close(fd);
+	zc_gntalloc_free(&ga);
+	zc_baseline_finish(&base, 5000);
+}
+
 static const struct zc_subtest subtests[] = {
 	{ "random-calls", test_random_calls },
 	{ "bad-pointers", test_bad_pointers },
 	{ "cycles-10k", test_cycles },
 	{ "racing-processes", test_racing_processes },
 	{ "close-orders", test_close_orders },
+	{ "wait-free2-past-deadline", test_wait2_past_deadline },
 	{ }
 };
 
