@@ -2245,7 +2245,12 @@ static void test_cycles(void)
 		phase[3] += mono_ns() - ts;
 		ts = mono_ns();
 
-		/* vgem buffer -> dma-buf -> our import -> grants -> all gone. */
+		/*
+		 * vgem buffer -> dma-buf -> our import -> grants -> all gone,
+		 * in every tenth cycle: it costs four times as much.
+		 */
+		if (i % 10)
+			goto check;
 		zc_assert_ok(zc_dumb_create(vgem, CW, CH, 32, &d));
 		zc_assert_ok(zc_prime_export(vgem, d.handle, &dmabuf));
 		zc_assert_ok(zc_prime_import(fd, dmabuf, &zh));
@@ -2258,7 +2263,7 @@ static void test_cycles(void)
 		close(dmabuf);
 		zc_assert_ok(zc_gem_close(vgem, d.handle));
 		phase[4] += mono_ns() - ts;
-
+check:
 		if ((i + 1) % 100 == 0)
 			zc_info("%d cycles, %.1f s (from_refs2 %.1f, vgem import %.1f, close %.1f, wait %.1f, to_refs2 side %.1f)\n",
 				i + 1, (mono_ns() - t0) / 1e9, phase[0] / 1e9,

@@ -34,7 +34,8 @@
 # ZC_BENCH=setup,frame,scale selects the benchmark's sections.
 # FUZZ_CALLS=N and ZC_FUZZ_SEED=S reach igt-tests/zcopy_fuzz@random-calls
 # in the guest (steps, default 100000, and the seed to replay); above the
-# default the time limits grow with N.
+# default the time limits grow with N. TESTBED_SUBTEST_TIMEOUT=seconds
+# sets the per-subtest limit of the harness and zc_runner (a loaded host).
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
 
@@ -734,7 +735,7 @@ check)
 	if [ "${FUZZ_CALLS:-0}" -gt 100000 ]; then
 		TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-$((1500 + 200 * ((FUZZ_CALLS + 99999) / 100000)))}
 	fi
-	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}${TESTBED_BENCH_BACKEND:+ zc.bench_backend=1}${FUZZ_CALLS:+ zc.fuzz_calls=$FUZZ_CALLS}${ZC_FUZZ_SEED:+ zc.fuzz_seed=$ZC_FUZZ_SEED}"
+	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}${TESTBED_BENCH_BACKEND:+ zc.bench_backend=1}${FUZZ_CALLS:+ zc.fuzz_calls=$FUZZ_CALLS}${ZC_FUZZ_SEED:+ zc.fuzz_seed=$ZC_FUZZ_SEED}${TESTBED_SUBTEST_TIMEOUT:+ zc.subtest_timeout=$TESTBED_SUBTEST_TIMEOUT}"
 	report_check
 	;;
 bench-backend)
