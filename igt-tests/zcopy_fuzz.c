@@ -136,7 +136,7 @@ typedef unsigned __int128 errset;
 #define ERR_CAPS	(E(EINVAL) | E(EFAULT))
 /* Numbers or sizes that are not the driver's: the core's answers. */
 #define ERR_BADIOC	(E(EINVAL) | E(ENOTTY) | E(EFAULT) | E(EOPNOTSUPP) | \
-			 E(ENOENT) | E(EPERM) | E(EACCES))
+			 E(ENOENT) | E(EPERM) | E(EACCES) | E(EBADF) | E(ENOMEM))
 #define ERR_EXPORT	(E(ENOENT) | E(EINVAL) | E(EMFILE))
 #define ERR_IMPORT	(E(EINVAL) | E(EBADF) | E(ENOMEM) | E(EMFILE) | E(ENOENT))
 #define ERR_MMAP	(E(EINVAL) | E(EACCES) | E(ENOMEM) | E(EOVERFLOW))
