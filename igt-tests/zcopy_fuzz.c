@@ -1379,6 +1379,15 @@ static void step_mmap(void)
 	note("mmap obj %d len %zu off %#llx prot %d: %d", o, len,
 	     (unsigned long long)off, prot, err);
 	answer(OP_MMAP, err, ERR_MMAP);
+	/*
+	 * Past the first page of a MODE_MAP_DUMB offset lies the next
+	 * object's offset range, which may be another buffer of this file.
+	 */
+	if (off && fd != objs[o].dmabuf) {
+		if (!err)
+			map_keep(p, len, true);
+		return;
+	}
 	if (ours && objs[o].ro && (prot & PROT_WRITE) && !err)
 		fuzz_fail("a writable mapping of a read-only buffer");
 	if (err)
