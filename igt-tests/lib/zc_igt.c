@@ -34,12 +34,14 @@
  */
 #define ZC_SUBTEST_TIMEOUT_S	150
 
-static unsigned int zc_subtest_timeout(void)
+static unsigned int zc_subtest_timeout(const struct zc_subtest *t)
 {
 	const char *v = getenv("ZC_SUBTEST_TIMEOUT_S");
 	unsigned long s = v ? strtoul(v, NULL, 10) : 0;
 
-	return s ? s : ZC_SUBTEST_TIMEOUT_S;
+	if (!s)
+		s = ZC_SUBTEST_TIMEOUT_S;
+	return t->timeout_s > s ? t->timeout_s : s;
 }
 
 /* Exit code of a child whose subtest was skipped. */
@@ -240,7 +242,9 @@ static const char *zc_run_one(const struct zc_subtest *t)
 
 		zc_subtest_stack_top = (uintptr_t)&top;
 		zc_current = t->name;
-		alarm(zc_subtest_timeout());
+		if (zc_subtest_timeout(t) != ZC_SUBTEST_TIMEOUT_S)
+			zc_info("time limit %u s\n", zc_subtest_timeout(t));
+		alarm(zc_subtest_timeout(t));
 		t->func();
 		zc_run_fixtures();
 		fflush(NULL);
@@ -263,7 +267,7 @@ static const char *zc_run_one(const struct zc_subtest *t)
 		}
 	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
 		fprintf(stderr, "(%s:%s) timed out after %u s\n", zc_prog,
-			t->name, zc_subtest_timeout());
+			t->name, zc_subtest_timeout(t));
 		verdict = "TIMEOUT";
 	} else {
 		fprintf(stderr, "(%s:%s) killed by signal %d (%s)\n", zc_prog,
