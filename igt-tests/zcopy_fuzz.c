@@ -625,11 +625,17 @@ static void add_buf(int f, uint32_t handle, uint32_t wait, uint32_t pages,
 	objs[o].ref0 = ref0;
 }
 
+/*
+ * Refs of a request: ptr_in() copies as many as the request claims, up
+ * to the arena's size, so what follows the valid ones is old refs.
+ */
+static uint32_t req_refs[ARENA_PAGES * PAGE / 4];
+
 static void step_from_refs(void)
 {
 	static const uint32_t bpps[] = { 8, 16, 24, 32, 0, 1, 15, 33, 64 };
 	struct drm_xen_zcopy_dumb_from_refs r = { 0 };
-	uint32_t refs[64], n;
+	uint32_t *refs = req_refs, n;
 	bool bad_ptr = false, mutated = false, ptr_mut;
 	int f = file_pick(), s, err, m;
 
@@ -708,7 +714,7 @@ static void step_from_refs2(void)
 		DRM_FORMAT_RGB888, 0, 0x20202020,
 	};
 	struct drm_xen_zcopy_from_refs2 r = { 0 };
-	uint32_t refs[64], n, i;
+	uint32_t *refs = req_refs, n, i;
 	bool bad_ptr = false, mutated = false, ro;
 	int f = file_pick(), s, err, m;
 
