@@ -35,6 +35,7 @@
 
 #include "zc_igt.h"
 
+/* Longer than the harness' own limit, which reports a TIMEOUT itself. */
 #define SUBTEST_TIMEOUT_S	180
 #define MAX_SUBTESTS		256
 #define MAX_EXPECTED		1024
@@ -432,9 +433,10 @@ static const char *stream_line(struct stream *st, const char *buf, ssize_t n,
  * becomes "warn").
  */
 static void scan(struct stream *st, const char *buf, ssize_t n,
-		 const char *want, char *verdict, bool *warn)
+		 const char *want, char *verdict, bool *warn, double *deadline,
+		 double start)
 {
-	const char *line;
+	const char *line, *limit;
 	ssize_t i = 0;
 
 	fwrite(buf, 1, n, st->copy);
@@ -443,6 +445,11 @@ static void scan(struct stream *st, const char *buf, ssize_t n,
 		if (st->copy == stdout) {
 			if (!strncmp(line, want, strlen(want)))
 				sscanf(line + strlen(want), "%31s", verdict);
+			/* A subtest that needs longer says so first. */
+			limit = strstr(line, ZC_TIME_LIMIT);
+			if (line[0] == '(' && limit &&
+			    start + atoi(limit + strlen(ZC_TIME_LIMIT)) + 30 > *deadline)
+				*deadline = start + atoi(limit + strlen(ZC_TIME_LIMIT)) + 30;
 		} else if (strncmp(line, "Starting subtest: ", 18) &&
 			   strncmp(line, "Subtest ", 8)) {
 			*warn = true;
@@ -461,7 +468,10 @@ static const char *run_subtest(const char *bin, const char *name)
 	char *argv[] = { (char *)bin, "--run-subtest", (char *)name, NULL };
 	struct stream st[2] = { { .copy = stdout }, { .copy = stderr } };
 	char buf[4096], want[256];
-	double deadline = now() + SUBTEST_TIMEOUT_S;
+	const char *env = getenv("ZC_SUBTEST_TIMEOUT_S");
+	double start = now();
+	double deadline = start + (env && atoi(env) > 0 ? atoi(env) + 30 :
+				   SUBTEST_TIMEOUT_S);
 	struct pollfd pfd[3];
 	bool warn = false;
 	int out, err, open_fds = 2;
@@ -501,7 +511,8 @@ static const char *run_subtest(const char *bin, const char *name)
 				pfd[k].fd = -1;
 				open_fds--;
 			} else {
-				scan(&st[k], buf, n, want, verdict, &warn);
+				scan(&st[k], buf, n, want, verdict, &warn,
+				     &deadline, start);
 			}
 		}
 	}

@@ -28,8 +28,21 @@
 #define CLOSE_RANGE_CLOEXEC	(1U << 2)	/* <linux/close_range.h> */
 #endif
 
-/* A subtest that runs longer is killed and reported as TIMEOUT. */
+/*
+ * A subtest that runs longer is killed and reported as TIMEOUT; the
+ * environment's ZC_SUBTEST_TIMEOUT_S (a long fuzzing run) overrides it.
+ */
 #define ZC_SUBTEST_TIMEOUT_S	150
+
+static unsigned int zc_subtest_timeout(const struct zc_subtest *t)
+{
+	const char *v = getenv("ZC_SUBTEST_TIMEOUT_S");
+	unsigned long s = v ? strtoul(v, NULL, 10) : 0;
+
+	if (!s)
+		s = ZC_SUBTEST_TIMEOUT_S;
+	return t->timeout_s > s ? t->timeout_s : s;
+}
 
 /* Exit code of a child whose subtest was skipped. */
 #define ZC_CHILD_SKIP		77
@@ -229,7 +242,9 @@ static const char *zc_run_one(const struct zc_subtest *t)
 
 		zc_subtest_stack_top = (uintptr_t)&top;
 		zc_current = t->name;
-		alarm(ZC_SUBTEST_TIMEOUT_S);
+		if (zc_subtest_timeout(t) != ZC_SUBTEST_TIMEOUT_S)
+			zc_info("time limit %u s\n", zc_subtest_timeout(t));
+		alarm(zc_subtest_timeout(t));
 		t->func();
 		zc_run_fixtures();
 		fflush(NULL);
@@ -251,8 +266,8 @@ static const char *zc_run_one(const struct zc_subtest *t)
 			break;
 		}
 	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-		fprintf(stderr, "(%s:%s) timed out after %d s\n", zc_prog,
-			t->name, ZC_SUBTEST_TIMEOUT_S);
+		fprintf(stderr, "(%s:%s) timed out after %u s\n", zc_prog,
+			t->name, zc_subtest_timeout(t));
 		verdict = "TIMEOUT";
 	} else {
 		fprintf(stderr, "(%s:%s) killed by signal %d (%s)\n", zc_prog,

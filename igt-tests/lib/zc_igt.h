@@ -40,7 +40,16 @@ struct zc_subtest {
 	 */
 	const char *dmesg_ignore;
 	unsigned int oracle;		/* ZC_ORACLE_*: what it may leave changed */
+	/*
+	 * Optional: seconds the subtest may take, when more than the
+	 * harness' default (it announces the limit to zc_runner).
+	 */
+	unsigned int timeout_s;
 };
+
+/* The line that announces a subtest's time limit: "(bin:name) time limit N s". */
+#define ZC_TIME_LIMIT		") time limit "
+
 
 /*
  * Kernel warnings every subtest may see that say nothing about the code

@@ -26,11 +26,23 @@ for arg in $(cat /proc/cmdline); do
 	zc.tests=*) tests=${arg#zc.tests=} ;;
 	zc.domu=*) domu=${arg#zc.domu=} ;;
 	zc.oracle_trace=1) export ZC_ORACLE_TRACE=1 ;;
+	# igt-tests/zcopy_fuzz: how many steps, from which seed.
+	zc.fuzz_calls=*) export FUZZ_CALLS=${arg#zc.fuzz_calls=} ;;
+	zc.fuzz_seed=*) export ZC_FUZZ_SEED=${arg#zc.fuzz_seed=} ;;
+	zc.subtest_timeout=*) subtest_timeout=${arg#zc.subtest_timeout=} ;;
 	zc.bench=*) bench=${arg#zc.bench=} ;;
 	# The backend benchmark runs subtests the manifest expects to skip.
 	zc.bench_backend=1) expect= ;;
 	esac
 done
+
+# A long fuzzing run (FUZZ_CALLS above the default 100000 steps) gets
+# the per-subtest time limits of the harness and zc_runner scaled with it.
+if [ "${FUZZ_CALLS:-0}" -gt 100000 ] 2>/dev/null; then
+	export ZC_SUBTEST_TIMEOUT_S=$((150 * ((FUZZ_CALLS + 99999) / 100000)))
+fi
+# Or as the command line says (a loaded host: TESTBED_SUBTEST_TIMEOUT).
+[ -n "${subtest_timeout:-}" ] && export ZC_SUBTEST_TIMEOUT_S=$subtest_timeout
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 

@@ -272,7 +272,7 @@ int xen_zcopy_wait_free2_ioctl(struct drm_device *drm, void *data,
 	struct drm_xen_zcopy_wait_free2 *req = data;
 	struct xen_zcopy_device *zdev = to_xen_zcopy(drm);
 	struct xen_zcopy_wait *wait;
-	s64 left_ns;
+	s64 now_ns;
 	int ret;
 
 	if (req->flags || req->pad || req->reserved[0] || req->reserved[1])
@@ -282,9 +282,14 @@ int xen_zcopy_wait_free2_ioctl(struct drm_device *drm, void *data,
 	if (!wait)
 		return -ENOENT;
 
-	left_ns = req->deadline_ns - ktime_get_ns();
-	ret = xen_zcopy_wait_for(wait, left_ns <= 0 ? 0 :
-				 (long)min_t(u64, nsecs_to_jiffies64(left_ns) + 1,
+	/*
+	 * Compared before subtracting: deadline - now overflows for a
+	 * deadline far in the past (S64_MIN) and would wait for ever.
+	 */
+	now_ns = ktime_get_ns();
+	ret = xen_zcopy_wait_for(wait, req->deadline_ns <= now_ns ? 0 :
+				 (long)min_t(u64, nsecs_to_jiffies64(req->deadline_ns -
+								     now_ns) + 1,
 					     MAX_SCHEDULE_TIMEOUT - 1));
 	if (!ret) {
 		req->status = DRM_XEN_ZCOPY_WAIT_FREED;
