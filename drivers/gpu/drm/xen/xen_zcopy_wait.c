@@ -282,10 +282,17 @@ int xen_zcopy_wait_free2_ioctl(struct drm_device *drm, void *data,
 	if (!wait)
 		return -ENOENT;
 
-	left_ns = req->deadline_ns - ktime_get_ns();
-	ret = xen_zcopy_wait_for(wait, left_ns <= 0 ? 0 :
-				 (long)min_t(u64, nsecs_to_jiffies64(left_ns) + 1,
-					     MAX_SCHEDULE_TIMEOUT - 1));
+	/*
+	 * A jiffies timeout can end up to a tick before the deadline (the
+	 * wait starts anywhere inside the current tick): -ETIMEDOUT only
+	 * once CLOCK_MONOTONIC has reached it, as user space will see it.
+	 */
+	do {
+		left_ns = req->deadline_ns - ktime_get_ns();
+		ret = xen_zcopy_wait_for(wait, left_ns <= 0 ? 0 :
+					 (long)min_t(u64, nsecs_to_jiffies64(left_ns) + 1,
+						     MAX_SCHEDULE_TIMEOUT - 1));
+	} while (ret == -ETIMEDOUT && left_ns > 0);
 	if (!ret) {
 		req->status = DRM_XEN_ZCOPY_WAIT_FREED;
 		xen_zcopy_wait_reported(zdev, wait);
