@@ -201,15 +201,19 @@ struct waiter {
 	uint32_t ms;
 	int ret;
 	pthread_barrier_t *go;
+	atomic_int tid;
+	atomic_int done;
 };
 
 static void *wait_thread(void *arg)
 {
 	struct waiter *w = arg;
 
+	atomic_store(&w->tid, gettid());
 	if (w->go)
 		pthread_barrier_wait(w->go);
 	w->ret = zc_wait_free(w->fd, w->wait, w->ms);
+	atomic_store(&w->done, 1);
 	return NULL;
 }
 
@@ -254,6 +258,17 @@ static void test_wait_free_vs_close(void)
 	zc_baseline_finish(&base, 5000);
 }
 
+/* Returns once the waiter's thread sleeps in WAIT_FREE. */
+static void waiter_in_driver(struct waiter *w)
+{
+	int i;
+
+	for (i = 0; i < 2000 && !atomic_load(&w->tid); i++)
+		usleep(10000);
+	zc_assert(atomic_load(&w->tid));
+	zc_wait_in_driver(atomic_load(&w->tid), &w->done);
+}
+
 /*
  * The DRM file closed while another thread waits in WAIT_FREE on one of
  * its buffers. The waiter's ioctl holds the file, so the file (and with
@@ -282,7 +297,7 @@ static void test_close_fd_in_wait_free(void)
 
 		w = (struct waiter){ fd, r.wait_handle, 1500, 1, NULL };
 		zc_assert_ok(-pthread_create(&t, NULL, wait_thread, &w));
-		usleep(200000);
+		waiter_in_driver(&w);
 		close(fd);
 		pthread_join(t, NULL);
 		zc_info("round %d: WAIT_FREE returned %d\n", round, w.ret);
@@ -309,7 +324,7 @@ static void test_close_fd_in_wait_free(void)
 		zc_assert(fd2 >= 0);
 		w = (struct waiter){ fd2, r.wait_handle, 1500, 1, NULL };
 		zc_assert_ok(-pthread_create(&t, NULL, wait_thread, &w));
-		usleep(100000);
+		waiter_in_driver(&w);
 		close(fd);
 		zc_assert_ok(zc_gem_close(fd2, r.dumb.handle));
 		pthread_join(t, NULL);

@@ -107,6 +107,7 @@ struct waiter {
 	uint32_t ms;
 	atomic_int *released;
 	atomic_int done;
+	atomic_int tid;
 	int ret;
 	int released_at_return;
 	long mapped_at_return;
@@ -135,6 +136,7 @@ static void *waiter_fn(void *data)
 	char path[128];
 	int stats_fd;
 
+	atomic_store(&w->tid, gettid());
 	zc_assert_ok(zc_debugfs_path("xen_zcopy_stats", path, sizeof(path)));
 	stats_fd = open(path, O_RDONLY);
 
@@ -167,9 +169,21 @@ static void waiter_start(struct waiter *w, int fd, uint32_t wait_handle,
 	waiter_start_ms(w, fd, wait_handle, released, LONG_WAIT_MS);
 }
 
+/* Returns once the waiter's thread sleeps in WAIT_FREE. */
+static void waiter_in_driver(struct waiter *w)
+{
+	int i;
+
+	for (i = 0; i < 2000 && !atomic_load(&w->tid); i++)
+		sleep_ms(10);
+	zc_assert(atomic_load(&w->tid));
+	zc_wait_in_driver(atomic_load(&w->tid), &w->done);
+}
+
 /* The waiter is still blocked after a while: nothing let it go early. */
 static void waiter_still_blocked(struct waiter *w)
 {
+	waiter_in_driver(w);
 	sleep_ms(300);
 	zc_assert_f(!atomic_load(&w->done),
 		    "WAIT_FREE returned %d while the buffer was still held",
@@ -464,6 +478,8 @@ static void test_several_waiters(void)
 
 	for (i = 0; i < NR_WAITERS; i++)
 		waiter_start(&w[i], fd, b.req.wait_handle, &released);
+	for (i = 0; i < NR_WAITERS; i++)
+		waiter_in_driver(&w[i]);
 	sleep_ms(300);
 	for (i = 0; i < NR_WAITERS; i++)
 		zc_assert_f(!atomic_load(&w[i].done), "waiter %d returned %d early",
@@ -605,6 +621,7 @@ static void test_child_process_waits(void)
 		_exit(zc_stat("mapped_grants") == base.v[1] ? 0 : 2);
 	}
 	close(pipefd[0]);
+	zc_wait_in_driver(pid, NULL);
 	sleep_ms(300);
 	zc_assert_eq(waitpid(pid, &status, WNOHANG), 0);
 	zc_assert_eq(write(pipefd[1], "x", 1), 1);

@@ -265,3 +265,24 @@ void zc_domu_recreate_cleanup(void *unused)
 	else
 		zc_info("DomU up again after %d ms\n", ret);
 }
+
+void zc_wait_in_driver(pid_t tid, atomic_int *done)
+{
+	char path[64], wchan[128] = "";
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", tid);
+	for (i = 0; i < 2000 && !(done && atomic_load(done)); i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		wchan[n > 0 ? n : 0] = '\0';
+		if (!strncmp(wchan, "xen_zcopy", 9))
+			return;
+		usleep(10000);
+	}
+	zc_assert_f(done && atomic_load(done), "task %d never slept in the driver (wchan '%s')",
+		    tid, wchan);
+}

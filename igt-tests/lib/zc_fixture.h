@@ -9,7 +9,9 @@
 #ifndef ZC_FIXTURE_H
 #define ZC_FIXTURE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "zc_drm.h"
 #include "zc_gnt.h"
@@ -44,6 +46,15 @@ int zc_baseline_open(struct zc_stats *base);
  * (pv_vmap_grants, pv_user_grants).
  */
 bool zc_is_pv(void);
+
+/*
+ * Waits up to 20 s until task @tid (a thread of this process or a child)
+ * sleeps inside this driver, as the kernel's wchan names it, or *@done
+ * (if given) is set, and fails the subtest otherwise: a test releases a
+ * buffer only once its waiter really waits, however slowly the waiter's
+ * thread gets there.
+ */
+void zc_wait_in_driver(pid_t tid, atomic_int *done);
 
 /* zc_at_exit() callbacks. */
 /* Closes the fd *@fdp (an int *) if it is open and marks it closed. */

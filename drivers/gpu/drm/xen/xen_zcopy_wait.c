@@ -284,13 +284,20 @@ int xen_zcopy_wait_free2_ioctl(struct drm_device *drm, void *data,
 
 	/*
 	 * Compared before subtracting: deadline - now overflows for a
-	 * deadline far in the past (S64_MIN) and would wait for ever.
+	 * deadline far in the past (S64_MIN) and would wait for ever. A
+	 * jiffies timeout can end up to a tick before the deadline (the
+	 * wait starts anywhere inside the current tick): -ETIMEDOUT only
+	 * once CLOCK_MONOTONIC has reached it, as user space will see it.
 	 */
-	now_ns = ktime_get_ns();
-	ret = xen_zcopy_wait_for(wait, req->deadline_ns <= now_ns ? 0 :
-				 (long)min_t(u64, nsecs_to_jiffies64(req->deadline_ns -
-								     now_ns) + 1,
-					     MAX_SCHEDULE_TIMEOUT - 1));
+	do {
+		long timeout = 0;
+
+		now_ns = ktime_get_ns();
+		if (req->deadline_ns > now_ns)
+			timeout = min_t(u64, nsecs_to_jiffies64(req->deadline_ns - now_ns) + 1,
+					MAX_SCHEDULE_TIMEOUT - 1);
+		ret = xen_zcopy_wait_for(wait, timeout);
+	} while (ret == -ETIMEDOUT && req->deadline_ns > now_ns);
 	if (!ret) {
 		req->status = DRM_XEN_ZCOPY_WAIT_FREED;
 		xen_zcopy_wait_reported(zdev, wait);
