@@ -333,7 +333,7 @@ int zc_crc_current(struct zc_kms *k, uint32_t *crc)
 
 		ret = zc_crc_read(k, 0, &c);
 		if (ret == -EAGAIN || ret == -EWOULDBLOCK) {
-			ret = zc_crc_read(k, 2000, &c);
+			ret = zc_crc_read(k, 10000, &c);
 			new_burst = true;
 		}
 		if (ret)
