@@ -527,6 +527,7 @@ boot_bare_arm64() {
 # The host's PNG writer for the demo (tools/ppm2png, libpng).
 build_ppm2png() {
 	mkdir -p "$TOP/build/demo"
+	# shellcheck disable=SC2046 # pkg-config's flags are words
 	gcc -O2 -Wall -Wextra -o "$TOP/build/demo/ppm2png" "$TOP/tools/ppm2png/ppm2png.c" \
 		$(pkg-config --cflags --libs libpng) || die "tools/ppm2png does not build"
 }
