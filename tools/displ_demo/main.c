@@ -215,6 +215,9 @@ static int device(struct zc_domu *d)
 	if (!xs)
 		return -errno;
 	devid = zc_vdispl_find(xs, d->domid, 0, W, H);
+	/* None yet: xl vdispl-attach, which the running displ-be answers. */
+	if (devid < 0)
+		devid = zc_vdispl_attach(d->domid, 0, W, H);
 	if (devid < 0) {
 		zc_xs_close(xs);
 		return devid;
