@@ -27,16 +27,23 @@
  *                                 text "clean", or "deferred N" when the
  *                                 DomU kernel logged N grants it could not
  *                                 end because someone still maps them
- *   xendrm-show W H SEED [DEVID [nodraw]]
+ *   xendrm-show W H SEED [DEVID [nodraw|picture]]
  *                                 opens drm_xen_front's card of vdispl
  *                                 DEVID (default: the first card), shows
  *                                 a WxH dumb buffer with the pattern;
  *                                 nodraw: never CPU-maps the buffers
- *                                 (be-alloc on x86 PV)
+ *                                 (be-alloc on x86 PV); picture: both
+ *                                 buffers get zc_picture.h's picture
+ *   xendrm-sum                    text: zc_picture_sum() of the buffer on
+ *                                 screen, read back through the mapping
+ *   xendrm-dump NAME              copies the buffer on screen into the
+ *                                 alloc'ed slot NAME, rows W * 4 bytes
  *   xendrm-fill SEED              rewrites the buffer on screen
  *   xendrm-flip SEED              draws SEED into the other buffer (made
  *                                 on first use) and page-flips to it,
- *                                 waiting for the flip's event
+ *                                 waiting for the flip's event; -ETIME if
+ *                                 drm_xen_front completed it on its own
+ *                                 timeout (no frame-done event came)
  *   xendrm-flips N                N flips between the two buffers, each
  *                                 waited for; text: the milliseconds
  *   xendrm-close                  closes the card (the frontend destroys

@@ -182,7 +182,12 @@ static int vd_connect(struct zc_vdispl *d)
 		}
 		s = (xen_displif_sring_t *)c->req_map.map;
 		BACK_RING_ATTACH(&c->ring, s, s->rsp_prod, ZC_VDISPL_PAGE);
-		c->evt_id = 0;
+		/*
+		 * The frontend counts the events it consumed and drops one
+		 * whose id is not that count. A device we resume had events
+		 * from a backend before us: every one of them moved in_prod.
+		 */
+		c->evt_id = ((struct xendispl_event_page *)c->evt_map.map)->in_prod;
 	}
 	return 0;
 }

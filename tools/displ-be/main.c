@@ -24,6 +24,12 @@
  * PG_FLIP copies the frame into a KMS dumb buffer. The bytes copied are
  * counted (0 in zero-copy mode) and printed on SIGUSR1 and at exit.
  *
+ * --capture PATH: on SIGUSR2 the frame the first output shows is read back
+ * through the KMS device's writeback connector (an atomic commit with
+ * WRITEBACK_FB_ID, waited for on WRITEBACK_OUT_FENCE_PTR) and written to
+ * PATH as a binary PPM: what the display scanned out, not what the
+ * backend thinks it gave it.
+ *
  * SIGTERM/SIGINT: every buffer is released (DUMB_WAIT_FREE included) and
  * the rings unmapped; the XenStore state stays Connected, so a backend
  * started later resumes the devices (see zc_vdispl.h for why).
@@ -63,7 +69,8 @@ enum { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 static int log_level = LOG_INFO;
 static int copy_mode;
 static unsigned long long bytes_copied;
-static volatile sig_atomic_t got_term, got_usr1;
+static const char *capture_path;
+static volatile sig_atomic_t got_term, got_usr1, got_usr2;
 
 static void msg(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -76,6 +83,13 @@ static void msg(int level, const char *fmt, ...)
 	if (level > log_level)
 		return;
 	fprintf(stderr, "displ-be: %s: ", names[level]);
+	/* At debug level, when: what a stall looks like is in the gaps. */
+	if (log_level >= LOG_DEBUG) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		fprintf(stderr, "[%lld.%03ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+	}
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -609,6 +623,8 @@ static void flip_done(int fd, unsigned int seq, unsigned int sec,
 	struct output *o = data;
 
 	(void)fd, (void)seq, (void)sec, (void)usec;
+	msg(LOG_DEBUG, "%s: flip to fb %u done%s", o->name, o->fb_id,
+	    o->has_next ? ", one queued" : "");
 	o->flipping = 0;
 	if (o->user)
 		zc_vdispl_send_flip(o->user, o->flip_cookie);
@@ -776,6 +792,205 @@ static void step_devices(void)
 	}
 }
 
+/* ---- writeback capture ---- */
+
+static int capture_pending;
+
+/* The id of property @name of KMS object @obj (of @type); 0 if none. */
+static uint32_t prop_id(uint32_t obj, uint32_t type, const char *name)
+{
+	drmModeObjectProperties *props = drmModeObjectGetProperties(be.kms, obj, type);
+	uint32_t id = 0, i;
+
+	for (i = 0; props && i < props->count_props && !id; i++) {
+		drmModePropertyRes *p = drmModeGetProperty(be.kms, props->props[i]);
+
+		if (p && !strcmp(p->name, name))
+			id = p->prop_id;
+		drmModeFreeProperty(p);
+	}
+	drmModeFreeObjectProperties(props);
+	return id;
+}
+
+/* A writeback connector that can take the CRTC @crtc_id; 0 if none. */
+static uint32_t writeback_connector(uint32_t crtc_id)
+{
+	drmModeRes *res = drmModeGetResources(be.kms);
+	uint32_t id = 0;
+	int i, k, bit = -1;
+
+	if (!res)
+		return 0;
+	for (k = 0; k < res->count_crtcs; k++)
+		if (res->crtcs[k] == crtc_id)
+			bit = k;
+	for (i = 0; i < res->count_connectors && !id && bit >= 0; i++) {
+		drmModeConnector *con = drmModeGetConnector(be.kms, res->connectors[i]);
+
+		if (!con)
+			continue;
+		if (con->connector_type == DRM_MODE_CONNECTOR_WRITEBACK) {
+			for (k = 0; k < con->count_encoders && !id; k++) {
+				drmModeEncoder *enc = drmModeGetEncoder(be.kms, con->encoders[k]);
+
+				if (enc && (enc->possible_crtcs & (1u << bit)))
+					id = con->connector_id;
+				drmModeFreeEncoder(enc);
+			}
+		}
+		drmModeFreeConnector(con);
+	}
+	drmModeFreeResources(res);
+	return id;
+}
+
+/* Writes a @w x @h XRGB8888 frame as a binary PPM (R, G, B per pixel). */
+static int write_ppm(const char *path, const uint8_t *px, uint32_t w, uint32_t h,
+		     uint32_t pitch)
+{
+	char tmp[256];
+	uint8_t *row = malloc((size_t)w * 3);
+	uint32_t x, y;
+	FILE *f;
+	int ret = 0;
+
+	if (!row)
+		return -ENOMEM;
+	/* Written whole, then renamed: a reader never sees half a frame. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (!f) {
+		free(row);
+		return -errno;
+	}
+	fprintf(f, "P6\n%u %u\n255\n", w, h);
+	for (y = 0; y < h; y++) {
+		const uint8_t *src = px + (size_t)y * pitch;
+
+		for (x = 0; x < w; x++) {
+			row[x * 3] = src[x * 4 + 2];
+			row[x * 3 + 1] = src[x * 4 + 1];
+			row[x * 3 + 2] = src[x * 4];
+		}
+		if (fwrite(row, 3, w, f) != w)
+			ret = -EIO;
+	}
+	if (fclose(f))
+		ret = -EIO;
+	free(row);
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * What output @o scans out, read back through the writeback connector of
+ * its CRTC into a dumb buffer of the mode's size. A driver may not let
+ * the writeback encoder clone the output's (vkms in 6.1 does not: each
+ * encoder's possible_clones is itself alone), so for one commit the CRTC,
+ * with the planes and the frame as they are, drives the writeback
+ * connector instead of the output's; a second commit routes it back, as
+ * legacy page flips expect it. Both are modesets to the atomic core.
+ */
+static int capture(struct output *o)
+{
+	uint32_t wb, p_crtc, p_fb, p_fence, p_out, fb_id = 0, w, h;
+	drmModeAtomicReq *req = NULL;
+	struct zc_dumb dumb = { 0 };
+	drmModeCrtc *crtc = NULL;
+	int32_t fence = -1;
+	void *map = NULL;
+	int ret;
+
+	if (!capture_path)
+		return -EINVAL;
+	if (!o->fb_id)
+		return -ENODATA;
+	if (drmSetClientCap(be.kms, DRM_CLIENT_CAP_ATOMIC, 1) ||
+	    drmSetClientCap(be.kms, DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1))
+		return -errno;
+	wb = writeback_connector(o->crtc_id);
+	if (!wb)
+		return -ENOENT;
+	p_crtc = prop_id(wb, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID");
+	p_fb = prop_id(wb, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_FB_ID");
+	p_fence = prop_id(wb, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_OUT_FENCE_PTR");
+	p_out = prop_id(o->conn_id, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID");
+	if (!p_crtc || !p_fb || !p_fence || !p_out)
+		return -ENOENT;
+	crtc = drmModeGetCrtc(be.kms, o->crtc_id);
+	if (!crtc || !crtc->mode_valid) {
+		ret = -ENODATA;
+		goto out;
+	}
+	w = crtc->mode.hdisplay;
+	h = crtc->mode.vdisplay;
+	ret = zc_dumb_create(be.kms, w, h, 32, &dumb);
+	if (ret)
+		goto out;
+	map = zc_dumb_map(be.kms, dumb.handle, dumb.size);
+	if (!map) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	{
+		uint32_t handles[4] = { dumb.handle }, pitches[4] = { dumb.pitch };
+		uint32_t offsets[4] = { 0 };
+
+		if (drmModeAddFB2(be.kms, w, h, DRM_FORMAT_XRGB8888, handles,
+				  pitches, offsets, &fb_id, 0)) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	req = drmModeAtomicAlloc();
+	if (!req) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	drmModeAtomicAddProperty(req, o->conn_id, p_out, 0);
+	drmModeAtomicAddProperty(req, wb, p_crtc, o->crtc_id);
+	drmModeAtomicAddProperty(req, wb, p_fb, fb_id);
+	drmModeAtomicAddProperty(req, wb, p_fence, (uint64_t)(uintptr_t)&fence);
+	if (drmModeAtomicCommit(be.kms, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL)) {
+		ret = -errno;
+		goto out;
+	}
+	{
+		struct pollfd pfd = { .fd = fence, .events = POLLIN };
+
+		ret = fence < 0 ? -EIO : poll(&pfd, 1, 5000) == 1 ? 0 : -ETIMEDOUT;
+	}
+	if (!ret)
+		ret = write_ppm(capture_path, map, w, h, dumb.pitch);
+	/* Back, whatever happened: the writeback job is done or abandoned. */
+	drmModeAtomicSetCursor(req, 0);
+	drmModeAtomicAddProperty(req, wb, p_crtc, 0);
+	drmModeAtomicAddProperty(req, o->conn_id, p_out, o->crtc_id);
+	if (drmModeAtomicCommit(be.kms, req, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL)) {
+		int err = errno;
+
+		msg(LOG_WARN, "routing %s back to its connector: %s", o->name, strerror(err));
+		if (!ret)
+			ret = -err;
+	}
+	if (!ret)
+		msg(LOG_INFO, "captured %ux%u of %s to %s", w, h, o->name, capture_path);
+out:
+	if (fence >= 0)
+		close(fence);
+	drmModeAtomicFree(req);
+	if (fb_id)
+		drmModeRmFB(be.kms, fb_id);
+	if (map)
+		munmap(map, dumb.size);
+	if (dumb.handle)
+		zc_gem_close(be.kms, dumb.handle);
+	drmModeFreeCrtc(crtc);
+	return ret;
+}
+
 static void print_counter(void)
 {
 	printf("displ-be: copied %llu bytes\n", bytes_copied);
@@ -786,6 +1001,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGUSR2)
+		got_usr2 = 1;
 	else
 		got_term = 1;
 }
@@ -801,9 +1018,13 @@ static void usage(FILE *f)
 		"                          default: every connected one\n"
 		"      --copy              gntdev + memcpy on every frame instead of\n"
 		"                          xen_drm_zcopy (the path to compare with)\n"
+		"      --capture PATH      SIGUSR2 writes what the first output scans\n"
+		"                          out (through its writeback connector) to\n"
+		"                          PATH, a binary PPM\n"
 		"  -l, --log-level N       0 errors, 1 warnings, 2 info (default), 3 debug\n"
 		"  -h, --help\n"
-		"Signals: SIGUSR1 prints the bytes copied, SIGTERM/SIGINT exit cleanly.\n");
+		"Signals: SIGUSR1 prints the bytes copied, SIGUSR2 captures (--capture),\n"
+		"SIGTERM/SIGINT exit cleanly.\n");
 }
 
 int main(int argc, char **argv)
@@ -812,6 +1033,7 @@ int main(int argc, char **argv)
 		{ "card", required_argument, NULL, 'c' },
 		{ "connector", required_argument, NULL, 'C' },
 		{ "copy", no_argument, NULL, 'x' },
+		{ "capture", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -836,6 +1058,9 @@ int main(int argc, char **argv)
 		case 'x':
 			copy_mode = 1;
 			break;
+		case 'w':
+			capture_path = optarg;
+			break;
 		case 'l':
 			log_level = atoi(optarg);
 			break;
@@ -851,6 +1076,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 
 	be.kms = open_card(card);
 	if (be.kms < 0) {
@@ -901,10 +1127,22 @@ int main(int argc, char **argv)
 			got_usr1 = 0;
 			print_counter();
 		}
+		if (got_usr2) {
+			got_usr2 = 0;
+			capture_pending = 1;
+		}
 		if (ret < 0)
 			continue;
 		if (pfd[1].revents & POLLIN)
 			drmHandleEvent(be.kms, &evctx);
+		/* Between flips: an atomic commit now would be refused (EBUSY). */
+		if (capture_pending && !be.outs[0].flipping) {
+			capture_pending = 0;
+			ret = capture(&be.outs[0]);
+			if (ret)
+				msg(LOG_ERR, "capture of %s: %s", be.outs[0].name,
+				    strerror(-ret));
+		}
 		for (i = 0; i < MAX_DEVS; i++)
 			if (pfd[2 + i].revents & POLLIN)
 				zc_vdispl_kick(&be.devs[i].v);

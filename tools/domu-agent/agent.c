@@ -32,6 +32,7 @@
 
 #include "zc_domu.h"
 #include "zc_gnt.h"
+#include "zc_picture.h"
 #include "zc_xs.h"
 
 #define MAX_SLOTS	32
@@ -298,6 +299,7 @@ static struct {
 	int fd;
 	uint32_t crtc, conn, w, h;
 	bool nodraw;		/* be-alloc on x86 PV: the buffers cannot be CPU mapped */
+	bool picture;		/* zc_picture.h's picture instead of the pattern */
 	int front;
 	struct xbuf {
 		uint32_t handle, fb, pitch;
@@ -361,6 +363,10 @@ static void xendrm_draw(struct xbuf *b, uint32_t seed)
 {
 	uint32_t x, y;
 
+	if (xd.picture) {
+		zc_picture_draw(b->px, xd.w, xd.h, b->pitch);
+		return;
+	}
 	for (y = 0; y < xd.h; y++)
 		for (x = 0; x < xd.w; x++)
 			((uint32_t *)(b->px + (size_t)y * b->pitch))[x] =
@@ -404,10 +410,10 @@ static int xendrm_buf(struct xbuf *b, uint32_t seed)
 
 /*
  * Opens the card of vdispl @devid (-1: the first card), finds a connector
- * with a WxH mode and shows pattern @seed on it.
+ * with a WxH mode and shows pattern @seed (or the picture) on it.
  */
 static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, int devid,
-		       bool nodraw, char *text, size_t size)
+		       bool nodraw, bool picture, char *text, size_t size)
 {
 	struct drm_mode_card_res res = { 0 };
 	struct drm_mode_get_connector conn = { 0 };
@@ -425,6 +431,7 @@ static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, int devid,
 	xd.w = w;
 	xd.h = h;
 	xd.nodraw = nodraw;
+	xd.picture = picture;
 
 	res.crtc_id_ptr = (uintptr_t)crtcs;
 	res.connector_id_ptr = (uintptr_t)conns;
@@ -493,6 +500,7 @@ static int xendrm_flip_once(void)
 	char ev[256];
 	int ret;
 
+	kmsg_mark();
 	ret = xioctl(DRM_IOCTL_MODE_PAGE_FLIP, &flip);
 	if (ret)
 		return ret;
@@ -501,6 +509,12 @@ static int xendrm_flip_once(void)
 	if (read(xd.fd, ev, sizeof(ev)) < (ssize_t)sizeof(struct drm_event) ||
 	    ((struct drm_event *)ev)->type != DRM_EVENT_FLIP_COMPLETE)
 		return -EIO;
+	/*
+	 * drm_xen_front also completes a flip whose frame-done event never
+	 * came, after 3 s, and logs it: that flip was not answered.
+	 */
+	if (kmsg_count("Frame done timed-out") > 0)
+		return -ETIME;
 	xd.front = !xd.front;
 	return 0;
 }
@@ -554,11 +568,37 @@ static int run(char **argv, int argc, char *text, size_t size)
 				   strtoul(argv[3], NULL, 0),
 				   argc > 4 ? atoi(argv[4]) : -1,
 				   argc > 5 && !strcmp(argv[5], "nodraw"),
+				   argc > 5 && !strcmp(argv[5], "picture"),
 				   text, size);
+	/* What the front buffer holds, read back through our mapping. */
+	if (!strcmp(verb, "xendrm-sum")) {
+		if (!xd.buf[xd.front].px)
+			return -ENOENT;
+		snprintf(text, size, "%016llx", (unsigned long long)
+			 zc_picture_sum(xd.buf[xd.front].px, xd.w, xd.h,
+					xd.buf[xd.front].pitch));
+		return 0;
+	}
 	if (!strcmp(verb, "xendrm-fill") && argc >= 2) {
 		if (!xd.buf[xd.front].px)
 			return -ENOENT;
 		xendrm_draw(&xd.buf[xd.front], strtoul(argv[1], NULL, 0));
+		return 0;
+	}
+	/* The frame on screen into slot NAME (granted to Dom0), rows packed. */
+	if (!strcmp(verb, "xendrm-dump") && argc >= 2) {
+		struct xbuf *b = &xd.buf[xd.front];
+		uint32_t y;
+
+		s = find_slot(argv[1]);
+		if (!s || !s->alloc || !b->px)
+			return -ENOENT;
+		if ((uint64_t)xd.w * 4 * xd.h > (uint64_t)s->pages * PAGE)
+			return -ENOSPC;
+		for (y = 0; y < xd.h; y++)
+			memcpy(s->ga.map + (size_t)y * xd.w * 4,
+			       b->px + (size_t)y * b->pitch, (size_t)xd.w * 4);
+		snprintf(text, size, "%ux%u", xd.w, xd.h);
 		return 0;
 	}
 	if (!strcmp(verb, "xendrm-flip") && argc >= 2)

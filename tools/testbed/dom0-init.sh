@@ -142,6 +142,15 @@ case $mode in
 demo)
 	/opt/zcopy/bin/zcopy_demo
 	rc=$?
+	# With the DomU: the pipeline from a real guest, whose pictures the
+	# host gets after END-RUN.
+	if [ -s /run/zc-domu ]; then
+		echo
+		/opt/zcopy/bin/displ_demo /tmp/demo || rc=1
+	elif [ "$domu" = 1 ]; then
+		echo "FAIL: no DomU for the pipeline demo"
+		rc=1
+	fi
 	;;
 bench)
 	# zc.bench=setup+frame+scale (default all) selects the sections.
@@ -162,6 +171,17 @@ bench)
 	;;
 esac
 echo "@@ZC END-RUN rc=$rc"
+# Files for the host, gzip'ed and in base64 between markers that carry
+# the md5sum of the .gz (a console may drop or mix in characters).
+if [ "$mode" = demo ]; then
+	for f in /tmp/demo/capture.ppm /tmp/demo/guest.ppm; do
+		[ -f "$f" ] || continue
+		gzip -9 -c "$f" >"$f.gz"
+		echo "@@ZC BEGIN-FILE ${f##*/}.gz $(md5sum <"$f.gz" | cut -d' ' -f1)"
+		base64 "$f.gz"
+		echo "@@ZC END-FILE"
+	done
+fi
 if [ "$mode" = check ]; then
 	echo "@@ZC BEGIN-ORACLE"
 	zc_oracle end /run/zc-oracle-run

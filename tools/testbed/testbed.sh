@@ -7,13 +7,20 @@
 # reports. Everything comes from Debian's registry by package name.
 #
 #   testbed.sh check [GLOB]   run the suite (GLOB selects bin or bin@subtest)
-#   testbed.sh demo           run tools/zcopy_demo in Dom0
+#   testbed.sh demo           run tools/zcopy_demo in Dom0, then (x86, with
+#                             the DomU) tools/displ_demo: a DomU's picture
+#                             through displ-be to vkms, read back through
+#                             vkms' writeback connector; the PNGs of what
+#                             the guest drew and what vkms scanned out go
+#                             to build/demo/
 #   testbed.sh bench          run tools/bench (zcopy_bench) in Dom0, write
 #                             build/bench/bench-ARCH.csv, then the table and
 #                             chart of every arch measured (tools/bench/report.sh)
 #   testbed.sh bench-all      bench, then bench-arm64 (make bench)
 #   testbed.sh bench-backend  tools/displ-be's CPU per flip, zero copy vs
-#                             --copy, at 1280x720 and 1920x1080 (with the DomU)
+#                             --copy, at 1280x720 and 1920x1080, frontend-
+#                             and backend-allocated buffers (with the DomU);
+#                             build/bench/backend-amd64.{csv,txt}
 #   testbed.sh setup          install, fetch and build only
 #   testbed.sh check-arm64 [GLOB], demo-arm64, setup-arm64
 #                             the same on arm64 (the R-Car architecture):
@@ -87,7 +94,7 @@ BUSYBOX=/bin/busybox
 # i386 child (not gcc-multilib: it conflicts with gcc-aarch64-linux-gnu).
 HOST_PACKAGES="qemu-system-x86 busybox-static kmod cpio xz-utils gcc make
 	libdrm-dev libxen-dev pkg-config sparse libxenmisc4.17 libxenstore4 libyajl2
-	libgcc-s1 gnuplot-nox libc6-dev-i386 lib32gcc-12-dev"
+	libgcc-s1 gnuplot-nox libc6-dev-i386 lib32gcc-12-dev libpng-dev"
 
 # Modules the Dom0 needs besides ours and vkms (their dependencies follow).
 GUEST_MODULES="xen-gntdev xen-gntalloc vgem drm_kms_helper drm_shmem_helper"
@@ -642,6 +649,75 @@ boot_bare_arm64() {
 		</dev/null >"$CACHE/console-bare.log" 2>&1 || true
 }
 
+# The host's PNG writer for the demo (tools/ppm2png, libpng).
+build_ppm2png() {
+	mkdir -p "$TOP/build/demo"
+	# shellcheck disable=SC2046 # pkg-config's flags are words
+	gcc -O2 -Wall -Wextra -o "$TOP/build/demo/ppm2png" "$TOP/tools/ppm2png/ppm2png.c" \
+		$(pkg-config --cflags --libs libpng) || die "tools/ppm2png does not build"
+}
+
+# The demo's pictures: what vkms scanned out (its writeback connector) and
+# what the guest drew, from the console into build/demo/ as PPM and PNG;
+# they must be the same pixels. Fails loudly on anything missing,
+# corrupted in transit or different.
+demo_pictures() {
+	local d=$TOP/build/demo f sum got ok=0
+	rm -f "$d"/*.ppm "$d"/*.png "$d"/*.gz
+	for f in capture guest; do
+		sum=$(tr -d '\r\000' <"$CACHE/console.log" |
+			sed -n "s/^@@ZC BEGIN-FILE $f.ppm.gz \([0-9a-f]*\)\$/\1/p" | tail -1)
+		if [ -z "$sum" ]; then
+			echo "testbed: FAIL: the demo sent no $f.ppm"
+			ok=1
+			continue
+		fi
+		tr -d '\r\000' <"$CACHE/console.log" |
+			sed -n "/^@@ZC BEGIN-FILE $f.ppm.gz /,/^@@ZC END-FILE/p" | sed '1d;$d' |
+			base64 -d >"$d/$f.ppm.gz" 2>/dev/null || true
+		got=$(md5sum <"$d/$f.ppm.gz" | cut -d' ' -f1)
+		if [ "$got" != "$sum" ]; then
+			echo "testbed: FAIL: $f.ppm came through the console damaged (md5 $got, sent $sum)"
+			ok=1
+			continue
+		fi
+		gunzip -f "$d/$f.ppm.gz"
+		"$d/ppm2png" "$d/$f.ppm" "$d/$f.png" || { ok=1; continue; }
+		echo "demo: ${d#"$TOP"/}/$f.png"
+	done
+	[ $ok -eq 0 ] || return 1
+	if got=$("$d/ppm2png" --compare "$d/guest.ppm" "$d/capture.ppm"); then
+		echo "demo: what vkms scanned out against what the guest drew: $got"
+	else
+		echo "testbed: FAIL: what vkms scanned out against what the guest drew: $got"
+		return 1
+	fi
+}
+
+# The backend benchmark's table from its CSV (w,h,mode,be_alloc,flips,
+# wall ms,cpu ms): per mode and allocation, --copy's CPU per flip over
+# zero copy's first, then both paths' figures.
+bench_backend_table() {
+	awk -F, '
+	{ k = $1 "x" $2 "," $4; if (!(k in m)) ks[++n] = k; m[k] = 1
+	  f[k "," $3] = $5; w[k "," $3] = $6; c[k "," $3] = $7 }
+	END {
+		printf "%-10s %-9s %11s | %9s %9s | %9s %9s\n", "mode", "buffers", "copy/zc CPU",
+			"zc ms/fl", "zc fl/s", "copy ms/fl", "copy fl/s"
+		for (i = 1; i <= n; i++) {
+			k = ks[i]; split(k, a, ",")
+			z = k ",zero-copy"; y = k ",copy"
+			zc = 0; cp = 0; zr = 0; cr = 0; ratio = "n/a"; buf = "frontend"
+			if (f[z] > 0) { zc = c[z] / f[z]; zr = f[z] * 1000 / w[z] }
+			if (f[y] > 0) { cp = c[y] / f[y]; cr = f[y] * 1000 / w[y] }
+			if (zc > 0 && cp > 0) ratio = sprintf("%.1fx", cp / zc)
+			if (a[2] == 1) buf = "be-alloc"
+			printf "%-10s %-9s %11s | %9.2f %9.1f | %9.2f %9.1f\n", a[1], buf, ratio,
+				zc, zr, cp, cr
+		}
+	}' "$1"
+}
+
 # Prints the lines between two console markers (CRs and NULs removed).
 between() {
 	tr -d '\r\000' <"$1" | sed -n "/@@ZC $2\$/,/@@ZC $3/p" | sed '1d;$d'
@@ -888,12 +964,19 @@ check)
 	;;
 bench-backend)
 	# The real backend's CPU per flip, zero copy against --copy
-	# (igt-tests/zcopy_displ_be.c, bench-* subtests).
-	TESTBED_BENCH_BACKEND=1 exec bash "$0" check 'zcopy_displ_be@bench-*'
+	# (igt-tests/zcopy_displ_be.c, bench-* subtests); their "@bench,"
+	# lines become build/bench/backend-amd64.csv and a table.
+	rc=0
+	TESTBED_BENCH_BACKEND=1 bash "$0" check 'zcopy_displ_be@bench-*' || rc=1
+	mkdir -p "$TOP/build/bench"
+	tr -d '\r\000' <"$CACHE/console.log" | sed -n 's/.*@bench,//p' >"$TOP/build/bench/backend-amd64.csv"
+	bench_backend_table "$TOP/build/bench/backend-amd64.csv" | tee "$TOP/build/bench/backend-amd64.txt"
+	exit $rc
 	;;
 demo)
 	prepare
-	step "booting Xen + Dom0 and running the demo" boot_xen_any "zc.mode=demo zc.domu=0"
+	[ "$DOMU" = 1 ] && step "building ppm2png (the demo's PNG writer, host)" build_ppm2png
+	step "booting Xen + Dom0 and running the demo" boot_xen_any "zc.mode=demo zc.domu=$DOMU"
 	out=$(between "$CACHE/console.log" BEGIN-RUN END-RUN)
 	if [ -z "$out" ]; then
 		show_console_tail "$CACHE/console.log"
@@ -901,6 +984,7 @@ demo)
 	fi
 	echo "$out"
 	rc=$(tr -d '\r' <"$CACHE/console.log" | sed -n 's/.*@@ZC END-RUN rc=//p')
+	[ "$DOMU" = 1 ] && { demo_pictures || rc=1; }
 	# A demo that matched but made the kernel complain did not work.
 	between "$CACHE/console.log" BEGIN-DMESG END-DMESG >"$CACHE/dmesg.log"
 	if grep -nE "$BAD_DMESG" "$CACHE/dmesg.log" >"$CACHE/dmesg-bad.log"; then
@@ -910,6 +994,18 @@ demo)
 	else
 		echo "dmesg: no oops, BUG or WARN"
 	fi
+	if [ "$DOMU" = 1 ]; then
+		between "$CACHE/console.log" BEGIN-DOMU-LOG END-DOMU-LOG >"$CACHE/domu-console.log"
+		if [ ! -s "$CACHE/domu-console.log" ] ||
+		   grep -nE "$BAD_DMESG|zc_domu_agent exited" "$CACHE/domu-console.log" >"$CACHE/domu-bad.log"; then
+			echo "testbed: trouble in the DomU's console (build/testbed/domu-console.log):"
+			head -40 "$CACHE/domu-bad.log" 2>/dev/null
+			rc=1
+		else
+			echo "DomU console: no oops, BUG or WARN"
+		fi
+	fi
+	[ "${rc:-1}" = 0 ] && echo "demo: passed" || echo "demo: FAILED"
 	exit "${rc:-1}"
 	;;
 bench-all)
