@@ -97,7 +97,8 @@ build() {
 	make -s -C "$SRC" O="$OBJ" x86_64_defconfig >/dev/null
 	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$FRAGMENT" \
 		>"$DK/merge-config.log" 2>&1 || { tail "$DK/merge-config.log"; die "merge_config failed"; }
-	make -s -C "$SRC" O="$OBJ" olddefconfig >/dev/null
+	make -s -C "$SRC" O="$OBJ" olddefconfig >>"$DK/merge-config.log" 2>&1 ||
+		{ tail "$DK/merge-config.log"; die "olddefconfig failed"; }
 	check_config
 	t0=$(date +%s)
 	echo "  building $(make -s -C "$SRC" O="$OBJ" kernelrelease) (nice -n 19 make -j$JOBS; log in build/debug-kernel/build.log)"
