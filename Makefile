@@ -9,6 +9,11 @@
 #   make check       boot the QEMU+Xen testbed and run the whole test suite,
 #                    on x86 PV and then on arm64 (TESTBED_ARM64=0: x86 only)
 #   make check-arm64 the suite on arm64 only (auto-translated Dom0, QEMU virt)
+#   make check-debug the x86 PV suite (DomU included) on a debug kernel built
+#                    from linux-source-6.1 (lockdep, kmemleak, DEBUG_OBJECTS,
+#                    DEBUG_LIST, KFENCE, SLUB debug, page poisoning;
+#                    tools/testbed/debug-kernel.sh, cached in build/); never
+#                    part of make check (TESTS=GLOB selects tests)
 #   make demo        boot the testbed and show a frame going zero-copy to vkms
 #   make bench       benchmark setup, per-flip and scale costs on x86 PV and
 #                    arm64 (build/bench/: CSV, PNG chart, table); never part
@@ -39,7 +44,7 @@ DKMS_SRC ?= $(DESTDIR)/usr/src/xen-zcopy-$(VERSION)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1))
 
-.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 demo bench mutate lint \
+.PHONY: all module lib lib-test tests tools domu-agent check check-arm64 check-debug demo bench mutate lint \
 	arm64 install install-lib dkms-source dkms-install dkms-check deb clean help
 
 all: module lib tests tools domu-agent
@@ -75,6 +80,9 @@ check:
 
 check-arm64:
 	bash tools/testbed/testbed.sh check-arm64
+
+check-debug:
+	TESTBED_KERNEL=debug bash tools/testbed/testbed.sh check
 
 demo:
 	bash tools/testbed/testbed.sh demo

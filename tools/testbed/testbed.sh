@@ -39,6 +39,10 @@
 # leave the arm64 run out of check-all, TESTBED_LINT=0 to leave out make
 # lint (check-all runs it when no GLOB is given), TESTBED_ORACLE_TRACE=1
 # to print every sample of the harness' oracles (igt-tests/lib/zc_oracle.h),
+# TESTBED_KERNEL=debug (make check-debug, amd64 only) to boot Dom0 and
+# the DomU on the debug kernel tools/testbed/debug-kernel.sh builds (lockdep,
+# kmemleak, DEBUG_OBJECTS, KFENCE, ...) instead of Debian's image; its
+# caches live in build/testbed-debug/ and build/debug-kernel/.
 # TESTBED_LIBXENZCOPY_DEB= a libxenzcopy0 .deb (make deb) whose library the
 # amd64 Dom0 gets instead of build/lib's, as a board that installed the
 # package has it; TESTBED_DEB_DIR= a folder of make deb's packages whose
@@ -70,6 +74,22 @@ amd64 | x86 | x86_64) GARCH=amd64; CACHE=$TOP/build/testbed ;;
 arm64 | aarch64) GARCH=arm64; CACHE=$TOP/build/testbed-arm64 ;;
 *) echo "testbed: error: unknown TESTBED_ARCH $GARCH" >&2; exit 2 ;;
 esac
+DEBUG_KERNEL=0
+case ${TESTBED_KERNEL:-debian} in
+debian) ;;
+debug)
+	[ "$GARCH" = amd64 ] || { echo "testbed: error: TESTBED_KERNEL=debug is amd64 only" >&2; exit 2; }
+	DEBUG_KERNEL=1 CACHE=$TOP/build/testbed-debug
+	# Every check costs: the same suite takes longer.
+	TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-5400} ;;
+*) echo "testbed: error: unknown TESTBED_KERNEL $TESTBED_KERNEL" >&2; exit 2 ;;
+esac
+# Extra arguments of every guest kernel (Dom0, DomU, bare). The debug
+# kernel poisons freed pages and checks the poison when it allocates them
+# again (page poisoning takes precedence over init_on_free in 6.1), and
+# scans for leaks at the end of the run (dom0-init.sh).
+GUEST_KARGS=
+[ "$DEBUG_KERNEL" = 1 ] && GUEST_KARGS="page_poison=1 kmemleak=on"
 ZC_KVER_FILE=$TOP/build/testbed/kver
 ZC_APT_LOGDIR=$CACHE
 # shellcheck source=tools/lib/host.sh
@@ -219,7 +239,7 @@ build_importer() {
 build_project() {
 	: >"$CACHE/build.log"
 	[ -n "${TESTBED_MODULE_KO:-}" ] ||
-	make -C "$TOP" module KDIR="/usr/src/linux-headers-$KVER" >"$CACHE/build.log" 2>&1 ||
+	make -C "$TOP" module KDIR="$KDIR" >"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "xen_drm_zcopy.ko does not build"; }
 	make -C "$TOP" tests tools domu-agent >>"$CACHE/build.log" 2>&1 ||
 		{ tail -30 "$CACHE/build.log"; die "tests or tools do not build"; }
@@ -351,7 +371,7 @@ add_toolstack() {
 	type = "pv"
 	kernel = "/opt/zcopy/domu/vmlinuz"
 	ramdisk = "/opt/zcopy/domu/initrd.gz"
-	extra = "console=hvc0 loglevel=5"
+	extra = "console=hvc0 loglevel=5${GUEST_KARGS:+ $GUEST_KARGS}"
 	memory = 256
 	vcpus = 1
 	on_crash = "preserve"
@@ -497,7 +517,7 @@ boot_xen() {
 		-nographic -no-reboot -monitor none \
 		-kernel "$CACHE/xen.elf" \
 		-append "dom0_mem=${DOM0_MEM:-512M,max:512M} console=com1 com1=115200,8n1 noreboot${XEN_EXTRA:+ $XEN_EXTRA}" \
-		-initrd "$CACHE/image/boot/vmlinuz-$KVER console=hvc0 panic=-1 quiet $args,$CACHE/initrd.gz" \
+		-initrd "$CACHE/image/boot/vmlinuz-$KVER console=hvc0 panic=-1 quiet${GUEST_KARGS:+ $GUEST_KARGS} $args,$CACHE/initrd.gz" \
 		|| rc=$?
 	[ $rc -eq 124 ] && echo "  QEMU stopped: timed out after ${tmo}s or hung"
 	return 0
@@ -508,7 +528,7 @@ boot_bare() {
 	timeout 300 qemu-system-x86_64 -cpu qemu64 -m 512 -smp 1 -nographic \
 		-no-reboot -monitor none \
 		-kernel "$CACHE/image/boot/vmlinuz-$KVER" -initrd "$CACHE/initrd.gz" \
-		-append "console=ttyS0 panic=-1 quiet zc.mode=bare" \
+		-append "console=ttyS0 panic=-1 quiet${GUEST_KARGS:+ $GUEST_KARGS} zc.mode=bare" \
 		</dev/null >"$CACHE/console-bare.log" 2>&1 || true
 }
 
@@ -723,7 +743,11 @@ between() {
 	tr -d '\r\000' <"$1" | sed -n "/@@ZC $2\$/,/@@ZC $3/p" | sed '1d;$d'
 }
 
+# The debug kernel's checkers print their own headers too: SLUB ("BUG
+# kmalloc-64 (Not tainted): Poison overwritten"), KFENCE, DEBUG_OBJECTS,
+# kmemleak, page poisoning.
 BAD_DMESG='Oops|BUG:|WARNING:|Call Trace|KASAN|list_del corruption|general protection|Kernel panic|kernel BUG'
+BAD_DMESG+='|BUG [^ ]+ \((Not t|T)ainted|KFENCE:|ODEBUG:|circular locking|unreferenced object|pagealloc: memory corruption'
 
 HOST_PASSED=0
 HOST_FAILED=0
@@ -803,6 +827,22 @@ report_check() {
 		report_domu "$con"
 	fi
 
+	# kmemleak (the debug kernel): what Dom0's init found unreferenced
+	# after the run, past what boot had left.
+	if [ "$DEBUG_KERNEL" = 1 ]; then
+		between "$con" BEGIN-KMEMLEAK END-KMEMLEAK >"$CACHE/kmemleak.log"
+		if ! tr -d '\r\000' <"$con" | grep '@@ZC END-KMEMLEAK' >/dev/null; then
+			echo "testbed: no kmemleak report from Dom0"
+			host_result kmemleak-clean fail
+		elif grep 'unreferenced object' "$CACHE/kmemleak.log" >/dev/null; then
+			echo "testbed: kmemleak found leaks (${CACHE#"$TOP"/}/kmemleak.log):"
+			head -60 "$CACHE/kmemleak.log"
+			host_result kmemleak-clean fail
+		else
+			host_result kmemleak-clean ok
+		fi
+	fi
+
 	if [ "${TESTBED_BARE:-1}" = 0 ]; then
 		: # not booted (TESTBED_BARE=0)
 	elif tr -d '\r' <"$CACHE/console-bare.log" | grep '@@ZC BARE modprobe-rc=[1-9]' >/dev/null &&
@@ -870,8 +910,18 @@ prepare() {
 		prepare_arm64
 		return
 	fi
-	log "Dom0 kernel $KVER"
 	step "installing host packages" install_host
+	KDIR=/usr/src/linux-headers-$KVER
+	if [ "$DEBUG_KERNEL" = 1 ]; then
+		step "building the debug kernel (tools/testbed/debug-kernel.sh)" \
+			bash "$TOP/tools/testbed/debug-kernel.sh" install "$CACHE/image"
+		KVER=$(bash "$TOP/tools/testbed/debug-kernel.sh" release)
+		KDIR=$TOP/build/debug-kernel/obj
+		VKMS_KDIR=$KDIR
+		# vkms.ko of an older build of the tree would not load.
+		[ "$CACHE/vkms/vkms.ko" -nt "$CACHE/image/boot/vmlinuz-$KVER" ] || rm -rf "$CACHE/vkms"
+	fi
+	log "Dom0 kernel $KVER"
 	step "fetching Xen and the Dom0 kernel" fetch_guest
 	if [ "$DOMU" = 1 ]; then step "fetching the Xen toolstack" fetch_toolstack; fi
 	step "building vkms from linux-source-6.1" build_vkms
