@@ -793,8 +793,10 @@ static void step_from_refs2(void)
 	     f, r.num_grefs, n, (char *)&r.fourcc, r.width, r.height,
 	     r.pitches[0], r.offsets[0], r.flags, r.domid,
 	     bad_ptr ? "bad" : "ok", mutated, err);
-	answer_valid(OP_FROM2, err, ERR_FROM2, !mutated && !bad_ptr,
-		     !mutated && bad_ptr && r.num_grefs);
+	/* Contiguous buffers exist on auto-translated Dom0 only. */
+	answer_valid(OP_FROM2, err, ERR_FROM2 |
+		     (r.flags & DRM_XEN_ZCOPY_FROM_REFS2_CONTIGUOUS ? E(EOPNOTSUPP) : 0),
+		     !mutated && !bad_ptr, !mutated && bad_ptr && r.num_grefs);
 	if (err)
 		return;
 	if (r.size != (uint64_t)r.num_grefs * PAGE || !r.handle || !r.wait_handle ||
