@@ -967,8 +967,12 @@ static void step_to_refs(bool v2)
 	note("to_refs%s f%d h%u n%u dom%#llx fl%#x ptr%s mut%d: %d", v2 ? "2" : "",
 	     f, handle, n, (unsigned long long)domid, flags,
 	     bad_ptr ? "bad" : "ok", mutated, err);
-	/* Forked children may hold their own import's grant: -EBUSY. */
-	if (err == EBUSY && (in_child || kids_alive()))
+	/*
+	 * -EBUSY: the dma-buf is granted through another import, a forked
+	 * child's, or one whose revocation the driver has not finished
+	 * (the deferred path): the model does not follow all of those.
+	 */
+	if (err == EBUSY)
 		valid = false;
 	answer_valid(v2 ? OP_TO2 : OP_TO, err, ERR_TO, valid,
 		     !mutated && bad_ptr && n && same && err != EBUSY);
