@@ -861,16 +861,6 @@ static void step_foreign(void)
 	objs[o].foreign = fo;
 }
 
-static bool kids_alive(void)
-{
-	int i;
-
-	for (i = 0; i < NKIDS; i++)
-		if (kids[i] > 0)
-			return true;
-	return false;
-}
-
 /* The entry of GEM handle @handle on file @f, -1 if we do not know it. */
 static int obj_find(int f, uint32_t handle)
 {
