@@ -39,7 +39,7 @@ done
 # A long fuzzing run (FUZZ_CALLS above the default 100000 steps) gets
 # the per-subtest time limits of the harness and zc_runner scaled with it.
 if [ "${FUZZ_CALLS:-0}" -gt 100000 ] 2>/dev/null; then
-	export ZC_SUBTEST_TIMEOUT_S=$((150 * ((FUZZ_CALLS + 99999) / 100000)))
+	export ZC_SUBTEST_TIMEOUT_S=$((300 * ((FUZZ_CALLS + 99999) / 100000)))
 fi
 # Or as the command line says (a loaded host: TESTBED_SUBTEST_TIMEOUT).
 [ -n "${subtest_timeout:-}" ] && export ZC_SUBTEST_TIMEOUT_S=$subtest_timeout

@@ -50,7 +50,7 @@
 # builds them first and passes build/deb; TESTBED_DEB=0 leaves that out).
 # ZC_BENCH=setup,domu,frame,scale selects the benchmark's sections.
 # FUZZ_CALLS=N and ZC_FUZZ_SEED=S reach igt-tests/zcopy_fuzz@random-calls
-# in the guest (steps, default 100000, and the seed to replay); above the
+# in the guest (steps, default 60000, and the seed to replay); above 100000
 # default the time limits grow with N. TESTBED_SUBTEST_TIMEOUT=seconds
 # sets the per-subtest limit of the harness and zc_runner (a loaded host).
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
@@ -1005,9 +1005,9 @@ check)
 	prepare
 	[ "${TESTBED_BARE:-1}" = 0 ] ||
 		step "booting the kernel without Xen (module must refuse)" boot_bare_any
-	# A long fuzzing run: 200 s more per 100000 steps.
+	# A long fuzzing run: 300 s more per 100000 steps.
 	if [ "${FUZZ_CALLS:-0}" -gt 100000 ]; then
-		TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-$((1500 + 200 * ((FUZZ_CALLS + 99999) / 100000)))}
+		TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-$((1500 + 300 * ((FUZZ_CALLS + 99999) / 100000)))}
 	fi
 	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}${TESTBED_BENCH_BACKEND:+ zc.bench_backend=1}${FUZZ_CALLS:+ zc.fuzz_calls=$FUZZ_CALLS}${ZC_FUZZ_SEED:+ zc.fuzz_seed=$ZC_FUZZ_SEED}${TESTBED_SUBTEST_TIMEOUT:+ zc.subtest_timeout=$TESTBED_SUBTEST_TIMEOUT}"
 	report_check
