@@ -36,7 +36,7 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-# A long fuzzing run (FUZZ_CALLS above the default 100000 steps) gets
+# A long fuzzing run (FUZZ_CALLS above 100000 steps) gets
 # the per-subtest time limits of the harness and zc_runner scaled with it.
 if [ "${FUZZ_CALLS:-0}" -gt 100000 ] 2>/dev/null; then
 	export ZC_SUBTEST_TIMEOUT_S=$((300 * ((FUZZ_CALLS + 99999) / 100000)))
