@@ -50,7 +50,7 @@
 # builds them first and passes build/deb; TESTBED_DEB=0 leaves that out).
 # ZC_BENCH=setup,domu,frame,scale selects the benchmark's sections.
 # FUZZ_CALLS=N and ZC_FUZZ_SEED=S reach igt-tests/zcopy_fuzz@random-calls
-# in the guest (steps, default 60000, and the seed to replay); above 100000
+# in the guest (steps, default 100000, and the seed to replay); above 100000
 # default the time limits grow with N. TESTBED_SUBTEST_TIMEOUT=seconds
 # sets the per-subtest limit of the harness and zc_runner (a loaded host).
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
