@@ -1937,35 +1937,6 @@ static void on_alarm(int sig)
 	raise(sig);
 }
 
-/*
- * A gntalloc slot freed while the driver still maps its refs ends its
- * grants through gnttab_end_foreign_access(), which cannot end a mapped
- * grant and queues it in the kernel's deferred list with its page. The
- * kernel retries that list once a second, freeing at most
- * grant_table.free_per_iteration (10) entries a pass: after a long run
- * thousands of refs and pages, all unmapped, wait there for minutes. Lift
- * the limit for a few passes so that what the oracles see afterwards is
- * what the driver left, not the kernel's backlog; a grant still mapped
- * stays queued and in use, and fails them.
- */
-#define ZC_GNT_FREE_PER_ITER "/sys/module/grant_table/parameters/free_per_iteration"
-
-static void flush_deferred_grants(void)
-{
-	long per_iter = zc_read_long(ZC_GNT_FREE_PER_ITER);
-
-	if (per_iter <= 0)
-		return;
-	if (zc_write_long(ZC_GNT_FREE_PER_ITER, 0)) {
-		zc_info("cannot lift %s: deferred grants drain at %ld a second\n",
-			ZC_GNT_FREE_PER_ITER, per_iter);
-		return;
-	}
-	/* The retry timer fires every second while entries are queued. */
-	sleep(3);
-	zc_write_long(ZC_GNT_FREE_PER_ITER, per_iter);
-}
-
 static void test_random_calls(void)
 {
 	unsigned long calls = env_ulong("FUZZ_CALLS", ZC_FUZZ_DEFAULT_CALLS);
@@ -2011,7 +1982,8 @@ static void test_random_calls(void)
 		(unsigned long long)fuzz_seed, calls, ioctls, secs,
 		calls / (secs > 0 ? secs : 1));
 	print_histogram();
-	flush_deferred_grants();
+	/* Slots freed while the driver mapped them: see the helper. */
+	zc_oracle_flush_deferred_grants();
 
 	zc_baseline_finish(&base, 10000);
 	zc_assert_eq(count_fds(), fds0);

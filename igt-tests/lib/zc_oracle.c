@@ -176,6 +176,22 @@ int zc_oracle_check(const struct zc_oracle *base, unsigned int flags,
 	return zc_oracle_diff(base, &now, flags, who, 1);
 }
 
+#define ZC_GNT_FREE_PER_ITER "/sys/module/grant_table/parameters/free_per_iteration"
+
+void zc_oracle_flush_deferred_grants(void)
+{
+	long per_iter = zc_read_long(ZC_GNT_FREE_PER_ITER);
+
+	if (per_iter <= 0 || zc_write_long(ZC_GNT_FREE_PER_ITER, 0))
+		return;
+	/*
+	 * The retry timer fires every second while entries are queued: the
+	 * next pass takes them all.
+	 */
+	sleep(2);
+	zc_write_long(ZC_GNT_FREE_PER_ITER, per_iter);
+}
+
 long zc_oracle_free_grefs(void)
 {
 	long limit = zc_read_long(ZC_GNTALLOC_LIMIT), total = 0;
@@ -185,6 +201,7 @@ long zc_oracle_free_grefs(void)
 
 	if (limit < 0)
 		return -ENOENT;
+	zc_oracle_flush_deferred_grants();
 	fd = open("/dev/xen/gntalloc", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -50,7 +50,20 @@ int zc_oracle_check(const struct zc_oracle *base, unsigned int flags,
 long zc_meminfo_kb(const char *field);
 
 /*
- * Dom0's free grant references: grants gntalloc pages to Dom0 itself until
+ * A grant its granter ends while another domain (or Dom0 itself) still
+ * maps it, as gntalloc does when a slot is freed under a mapping, is
+ * queued with its page in the kernel's deferred list
+ * (gnttab_end_foreign_access()). The kernel retries that list once a
+ * second, at most grant_table.free_per_iteration (10) entries a pass, so
+ * thousands of unmapped refs and pages can wait there for minutes. This
+ * lifts the limit for a few passes and puts it back: what is in use after
+ * it is what is still mapped. Nothing to do on a kernel without the
+ * parameter.
+ */
+void zc_oracle_flush_deferred_grants(void);
+
+/*
+ * Dom0's free grant references (deferred ones flushed first): grants gntalloc pages to Dom0 itself until
  * the grant table is full, then frees them. Needs 4 KiB of memory per free
  * reference for a moment (-ENOMEM when less is available), and loads
  * xen-gntalloc again after (nothing may have it open); -errno if it cannot
