@@ -249,21 +249,30 @@ static int find_outputs(const char *names)
 	return be.nouts ? 0 : -ENOENT;
 }
 
+/*
+ * The output of vdispl connector @c: the one at its index if free, so
+ * that a device's connectors take the outputs in order whichever of them
+ * configures first; else the first free one.
+ */
 static struct output *conn_output(struct zc_vdispl_conn *c)
 {
+	struct output *o = NULL;
 	int i;
 
 	if (c->priv)
 		return c->priv;
-	for (i = 0; i < be.nouts; i++)
-		if (!be.outs[i].user) {
-			be.outs[i].user = c;
-			c->priv = &be.outs[i];
-			msg(LOG_INFO, "domain %d vdispl %d connector %d -> %s",
-			    c->dev->domid, c->dev->devid, c->index, be.outs[i].name);
-			return c->priv;
-		}
-	return NULL;
+	if (c->index < be.nouts && !be.outs[c->index].user)
+		o = &be.outs[c->index];
+	for (i = 0; i < be.nouts && !o; i++)
+		if (!be.outs[i].user)
+			o = &be.outs[i];
+	if (!o)
+		return NULL;
+	o->user = c;
+	c->priv = o;
+	msg(LOG_INFO, "domain %d vdispl %d connector %d -> %s",
+	    c->dev->domid, c->dev->devid, c->index, o->name);
+	return o;
 }
 
 static void output_release(struct output *o)
