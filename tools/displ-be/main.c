@@ -197,17 +197,23 @@ static int open_card(const char *card)
 	return -1;
 }
 
+/* @con's name as --connector takes it, e.g. Virtual-1. */
+static void connector_name(const drmModeConnector *con, char *name, size_t size)
+{
+	const char *type = drmModeGetConnectorTypeName(con->connector_type);
+
+	snprintf(name, size, "%s-%u", type ? type : "Unknown", con->connector_type_id);
+}
+
 /* Adds connector @con (ours then) as an output with a CRTC no other took. */
 static int add_crtc_output(drmModeRes *res, drmModeConnector *con,
 			   uint32_t *used_crtcs)
 {
 	struct output *o = &be.outs[be.nouts];
-	const char *type = drmModeGetConnectorTypeName(con->connector_type);
 	drmModeEncoder *enc;
 	int c, k;
 
-	snprintf(o->name, sizeof(o->name), "%s-%u", type ? type : "Unknown",
-		 con->connector_type_id);
+	connector_name(con, o->name, sizeof(o->name));
 	/* A CRTC no other output took, reachable from an encoder. */
 	o->crtc_id = 0;
 	for (c = 0; c < con->count_encoders && !o->crtc_id; c++) {
@@ -298,13 +304,10 @@ static drmModeConnector *connector_by_name(drmModeRes *res, const char *name)
 
 	for (i = 0; i < res->count_connectors; i++) {
 		drmModeConnector *con = drmModeGetConnector(be.kms, res->connectors[i]);
-		const char *type;
 
 		if (!con)
 			continue;
-		type = drmModeGetConnectorTypeName(con->connector_type);
-		snprintf(n, sizeof(n), "%s-%u", type ? type : "Unknown",
-			 con->connector_type_id);
+		connector_name(con, n, sizeof(n));
 		if (!strcmp(n, name))
 			return con;
 		drmModeFreeConnector(con);
