@@ -899,8 +899,14 @@ static const struct zc_subtest subtests[] = {
 	{ "picture", test_picture },
 	{ "be-alloc", test_be_alloc },
 	{ "killed-backend", test_killed_backend },
-	{ "domu-destroyed", test_domu_destroyed },
 	{ "two-connectors", test_two_connectors },
+	/*
+	 * Last of those that attach devices: the DomU goes with all of them
+	 * while a backend runs. One it makes anew keeps none, so a later
+	 * xl destroy (zcopy_domu) has no device without a backend, which
+	 * libxl fails to remove.
+	 */
+	{ "domu-destroyed", test_domu_destroyed },
 	{ "bench-1280x720-zero-copy", test_bench_720_zc },
 	{ "bench-1280x720-copy", test_bench_720_copy },
 	{ "bench-1280x720-zero-copy-be-alloc", test_bench_720_zc_ba },
