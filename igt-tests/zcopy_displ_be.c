@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <drm_fourcc.h>
+
 #include "zc_domu.h"
 #include "zc_drm.h"
 #include "zc_fixture.h"
@@ -42,6 +44,17 @@
 
 #define SEED_A	31
 #define SEED_B	32
+#define SEED_C	33
+#define SEED_D	34
+
+/* two-connectors: the second connector, shown on a vkms overlay plane. */
+#define OW	640
+#define OH	480
+#define OX	200
+#define OY	144
+#define STR(x)	#x
+#define XSTR(x)	STR(x)
+#define OVERLAY	"--connector=Virtual-1,Virtual-1:overlay+" XSTR(OX) "+" XSTR(OY)
 /* native_crc(): zc_picture.h's picture rather than a pattern. */
 #define PICTURE	-2
 
@@ -301,8 +314,11 @@ static void start(const int *seeds, uint32_t *crcs, int n)
 	zc_kms_fini(&kms);
 }
 
-/* The device for this mode, attached by the running backend if new. */
-static int device(int be_alloc, uint32_t w, uint32_t h)
+/*
+ * The device of @n connectors of @res for this mode, attached by the
+ * running backend if new.
+ */
+static int device_conns(int be_alloc, const struct zc_vdispl_res *res, int n)
 {
 	char bstate[128], fstate[128], *b, *f;
 	struct zc_vdispl v;
@@ -311,9 +327,9 @@ static int device(int be_alloc, uint32_t w, uint32_t h)
 	int devid, connected = 0;
 
 	zc_assert(xs);
-	devid = zc_vdispl_find(xs, domu.domid, be_alloc, w, h);
+	devid = zc_vdispl_find_conns(xs, domu.domid, be_alloc, res, n);
 	if (devid < 0) {
-		devid = zc_vdispl_attach(domu.domid, be_alloc, w, h);
+		devid = zc_vdispl_attach_conns(domu.domid, be_alloc, res, n);
 		zc_assert_f(devid >= 0, "xl vdispl-attach: %d; displ-be's log:\n%s",
 			    devid, be_log());
 	}
@@ -336,6 +352,14 @@ static int device(int be_alloc, uint32_t w, uint32_t h)
 	zc_info("vdispl %d (be-alloc=%d) connected after %lld ms\n", devid, be_alloc,
 		now_ms() - t0);
 	return devid;
+}
+
+/* The device of one @w x @h connector. */
+static int device(int be_alloc, uint32_t w, uint32_t h)
+{
+	const struct zc_vdispl_res res = { w, h };
+
+	return device_conns(be_alloc, &res, 1);
 }
 
 /* The DomU closes its card: the frontend destroys its buffers. */
@@ -557,23 +581,36 @@ static uint8_t *capture(void)
 	return px;
 }
 
-/* Compares a capture with the picture, pixel by pixel (colour bytes). */
-static void assert_picture(const uint8_t *rgb, const char *what)
+/*
+ * Compares a capture with @want (W x H XRGB8888, rows packed), pixel by
+ * pixel (colour bytes).
+ */
+static void assert_frame(const uint8_t *rgb, const uint32_t *want, const char *what)
 {
 	long bad = 0, first = -1, i;
 
 	for (i = 0; i < (long)W * H; i++) {
-		uint32_t want = zc_picture_px(i % W, i / W, W, H);
 		uint32_t got = (uint32_t)rgb[i * 3] << 16 | rgb[i * 3 + 1] << 8 |
 			       rgb[i * 3 + 2];
 
-		if (got != want && !bad++)
+		if (got != (want[i] & 0xffffff) && !bad++)
 			first = i;
 	}
-	zc_assert_f(!bad, "%s: %ld of %d pixels differ from the picture, the first at %ld,%ld: 0x%06x, want 0x%06x",
+	zc_assert_f(!bad, "%s: %ld of %d pixels differ, the first at %ld,%ld: 0x%06x, want 0x%06x",
 		    what, bad, W * H, first % W, first / W,
 		    (uint32_t)rgb[first * 3] << 16 | rgb[first * 3 + 1] << 8 | rgb[first * 3 + 2],
-		    zc_picture_px(first % W, first / W, W, H));
+		    want[first] & 0xffffff);
+}
+
+/* Compares a capture with the picture. */
+static void assert_picture(const uint8_t *rgb, const char *what)
+{
+	uint32_t *ref = malloc((size_t)W * H * 4);
+
+	zc_assert(ref);
+	zc_picture_draw(ref, W, H, W * 4);
+	assert_frame(rgb, ref, what);
+	free(ref);
 }
 
 /*
@@ -616,6 +653,149 @@ static void test_picture(void)
 	assert_picture(rgb, "the writeback capture after a flip");
 	free(rgb);
 	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 2);
+	zc_assert_eq(be_copied(), 0);
+
+	domu_close();
+	be_exit_clean(0);
+}
+
+/*
+ * An overlay plane of vkms' CRTC that takes XRGB8888. Without
+ * DRM_CLIENT_CAP_UNIVERSAL_PLANES only overlay planes are listed.
+ */
+static uint32_t overlay_plane(void)
+{
+	drmModePlaneRes *res = drmModeGetPlaneResources(kms.fd);
+	uint32_t id = 0, i, f;
+
+	for (i = 0; res && i < res->count_planes && !id; i++) {
+		drmModePlane *p = drmModeGetPlane(kms.fd, res->planes[i]);
+
+		for (f = 0; p && (p->possible_crtcs & 1) && f < p->count_formats; f++)
+			if (p->formats[f] == DRM_FORMAT_XRGB8888)
+				id = p->plane_id;
+		drmModeFreePlane(p);
+	}
+	drmModeFreePlaneResources(res);
+	return id;
+}
+
+/*
+ * The CRCs of what displ-be is to compose from the two connectors' frames,
+ * drawn natively: patterns @seeds[k][0] (W x H) on vkms' primary plane
+ * and @seeds[k][1] (OW x OH) on overlay plane @plane at OX,OY, for k <
+ * @n (at most 4). Every buffer is drawn before the first is shown: CRCs
+ * are captured from then on, and vkms logs an error when they are not
+ * read for a couple of seconds, about what drawing one takes under TCG.
+ */
+static void native_overlay_crcs(uint32_t plane, const int (*seeds)[2], int n,
+				uint32_t *crcs)
+{
+	uint32_t handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
+	struct zc_dumb d[8];
+	uint32_t *px[8], fb[8];
+	int k, i;
+
+	zc_assert(n <= 4);
+	for (i = 0; i < 2 * n; i++) {
+		uint32_t w = i % 2 ? OW : W, h = i % 2 ? OH : H;
+
+		px[i] = zc_kms_native(&kms, w, h, &d[i]);
+		zc_fill_pattern(px[i], w, h, d[i].pitch, seeds[i / 2][i % 2]);
+		handles[0] = d[i].handle;
+		pitches[0] = d[i].pitch;
+		fb[i] = 0;
+		if (i % 2)
+			zc_assert(drmModeAddFB2(kms.fd, w, h, DRM_FORMAT_XRGB8888,
+						handles, pitches, offsets, &fb[i], 0) == 0);
+	}
+	for (k = 0; k < n; k++) {
+		zc_assert_ok(zc_kms_show(&kms, d[2 * k].handle, d[2 * k].pitch));
+		zc_assert(drmModeSetPlane(kms.fd, plane, kms.crtc_id, fb[2 * k + 1], 0,
+					  OX, OY, OW, OH, 0, 0, OW << 16, OH << 16) == 0);
+		zc_assert_ok(zc_crc_current(&kms, &crcs[k]));
+	}
+	zc_assert(drmModeSetPlane(kms.fd, plane, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) == 0);
+	for (i = 0; i < 2 * n; i++) {
+		if (fb[i])
+			zc_assert(drmModeRmFB(kms.fd, fb[i]) == 0);
+		munmap(px[i], d[i].size);
+		zc_assert_ok(zc_gem_close(kms.fd, d[i].handle));
+	}
+}
+
+/*
+ * One vdispl device with two connectors, each with its own rings: displ-be
+ * shows connector 0 on vkms' CRTC and connector 1 on an overlay plane of
+ * that CRTC at OX,OY (vkms in 6.1 has one CRTC), both zero-copy. vkms'
+ * CRC equals that of the same two patterns composed natively, a flip on
+ * either connector changes it on its own, what the writeback connector
+ * reads back is that composition pixel for pixel, flips on the overlay's
+ * connector get their frame-done events, and nothing is copied.
+ */
+static void test_two_connectors(void)
+{
+	static const struct zc_vdispl_res res[2] = { { W, H }, { OW, OH } };
+	enum { AC, BC, BD };
+	static const int seeds[][2] = {
+		[AC] = { SEED_A, SEED_C },
+		[BC] = { SEED_B, SEED_C },
+		[BD] = { SEED_B, SEED_D },
+	};
+	uint32_t crc[3], plane, *want;
+	uint8_t *rgb;
+	char text[64];
+	int devid, ret;
+
+	domu_start();
+	ret = zc_kms_init(&kms, W, H);
+	zc_require(ret != -ENODEV);
+	zc_assert_ok(ret);
+	zc_at_exit(zc_kms_cleanup, &kms);
+	vkms_minor = kms.minor;
+	plane = overlay_plane();
+	if (!plane)
+		zc_skip("vkms has no overlay plane: load it with enable_overlay=1");
+	native_overlay_crcs(plane, seeds, 3, crc);
+	zc_kms_fini(&kms);
+	zc_assert_neq(crc[AC], crc[BC]);
+	zc_assert_neq(crc[BC], crc[BD]);
+
+	/* The last --connector wins over be_start()'s. */
+	be_start(OVERLAY);
+	devid = device_conns(0, res, 2);
+
+	zc_domu_ok(&domu, "xendrm-show %u %u %u %d conn=0", W, H, SEED_A, devid);
+	zc_domu_ok(&domu, "xendrm-show %u %u %u %d conn=1", OW, OH, SEED_C, devid);
+	assert_crc(crc[AC], "connector 0 on the primary plane, connector 1 on the overlay");
+	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 2);
+
+	zc_domu_ok(&domu, "xendrm-conn 0");
+	zc_domu_ok(&domu, "xendrm-flip %u", SEED_B);
+	assert_crc(crc[BC], "after a flip on connector 0");
+	zc_domu_ok(&domu, "xendrm-conn 1");
+	zc_domu_ok(&domu, "xendrm-flip %u", SEED_D);
+	assert_crc(crc[BD], "after a flip on connector 1");
+	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 4);
+
+	want = malloc((size_t)W * H * 4);
+	zc_assert(want);
+	zc_fill_pattern(want, W, H, W * 4, SEED_B);
+	zc_fill_pattern(want + OY * W + OX, OW, OH, W * 4, SEED_D);
+	rgb = capture();
+	assert_frame(rgb, want, "the writeback capture of both connectors");
+	free(rgb);
+	free(want);
+
+	/* An even number: each connector ends on the frame it showed. */
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "xendrm-flips 10") == 0,
+		    "DomU: xendrm-flips on connector 1: %s", text);
+	zc_info("10 flips with events on connector 1 in %s ms\n", text);
+	zc_domu_ok(&domu, "xendrm-conn 0");
+	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "xendrm-flips 10") == 0,
+		    "DomU: xendrm-flips on connector 0: %s", text);
+	zc_info("10 flips with events on connector 0 in %s ms\n", text);
+	assert_crc(crc[BD], "after 10 flips on each connector");
 	zc_assert_eq(be_copied(), 0);
 
 	domu_close();
@@ -719,6 +899,13 @@ static const struct zc_subtest subtests[] = {
 	{ "picture", test_picture },
 	{ "be-alloc", test_be_alloc },
 	{ "killed-backend", test_killed_backend },
+	{ "two-connectors", test_two_connectors },
+	/*
+	 * Last of those that attach devices: the DomU goes with all of them
+	 * while a backend runs. One it makes anew keeps none, so a later
+	 * xl destroy (zcopy_domu) has no device without a backend, which
+	 * libxl fails to remove.
+	 */
 	{ "domu-destroyed", test_domu_destroyed },
 	{ "bench-1280x720-zero-copy", test_bench_720_zc },
 	{ "bench-1280x720-copy", test_bench_720_copy },

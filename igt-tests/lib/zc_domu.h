@@ -27,13 +27,19 @@
  *                                 text "clean", or "deferred N" when the
  *                                 DomU kernel logged N grants it could not
  *                                 end because someone still maps them
- *   xendrm-show W H SEED [DEVID [nodraw|picture]]
+ *   xendrm-show W H SEED [DEVID [nodraw|picture] [conn=N]]
  *                                 opens drm_xen_front's card of vdispl
  *                                 DEVID (default: the first card), shows
  *                                 a WxH dumb buffer with the pattern;
  *                                 nodraw: never CPU-maps the buffers
  *                                 (be-alloc on x86 PV); picture: both
- *                                 buffers get zc_picture.h's picture
+ *                                 buffers get zc_picture.h's picture;
+ *                                 conn=N: on the device's connector N
+ *                                 (its own CRTC), leaving the others of
+ *                                 that card as they are; the verbs below
+ *                                 then act on connector N
+ *   xendrm-conn N                 the verbs below act on connector N
+ *                                 (one xendrm-show conn=N showed)
  *   xendrm-sum                    text: zc_picture_sum() of the buffer on
  *                                 screen, read back through the mapping
  *   xendrm-dump NAME              copies the buffer on screen into the

@@ -463,19 +463,18 @@ void zc_vdispl_edid(uint8_t e[XENDISPL_EDID_BLOCK_SIZE], uint32_t w, uint32_t h)
 	e[127] = (uint8_t)-sum;
 }
 
-int zc_vdispl_find(struct zc_xs *xs, int domid, int be_alloc, uint32_t w,
-		   uint32_t h)
+int zc_vdispl_find_conns(struct zc_xs *xs, int domid, int be_alloc,
+			 const struct zc_vdispl_res *res, int n)
 {
 	char path[128], want[32], *list, *name, *v;
-	unsigned int n, i;
-	int found = -ENOENT;
+	unsigned int nd, i;
+	int found = -ENOENT, k;
 
 	snprintf(path, sizeof(path), "/local/domain/0/backend/vdispl/%d", domid);
-	list = zc_xs_directory(xs, path, &n);
+	list = zc_xs_directory(xs, path, &nd);
 	if (!list)
 		return -ENOENT;
-	snprintf(want, sizeof(want), "%ux%u", w, h);
-	for (i = 0, name = list; i < n && found < 0; i++, name += strlen(name) + 1) {
+	for (i = 0, name = list; i < nd && found < 0; i++, name += strlen(name) + 1) {
 		int ok;
 
 		snprintf(path, sizeof(path), "/local/domain/%d/device/vdispl/%s/"
@@ -483,13 +482,17 @@ int zc_vdispl_find(struct zc_xs *xs, int domid, int be_alloc, uint32_t w,
 		v = zc_xs_read(xs, path, NULL);
 		ok = v && atoi(v) == be_alloc;
 		free(v);
-		snprintf(path, sizeof(path), "/local/domain/%d/device/vdispl/%s/0/"
-			 XENDISPL_FIELD_RESOLUTION, domid, name);
-		v = zc_xs_read(xs, path, NULL);
-		ok = ok && v && !strcmp(v, want);
-		free(v);
-		snprintf(path, sizeof(path), "/local/domain/%d/device/vdispl/%s/1",
-			 domid, name);
+		for (k = 0; k < n && ok; k++) {
+			snprintf(path, sizeof(path), "/local/domain/%d/device/vdispl/%s/%d/"
+				 XENDISPL_FIELD_RESOLUTION, domid, name, k);
+			snprintf(want, sizeof(want), "%ux%u", res[k].w, res[k].h);
+			v = zc_xs_read(xs, path, NULL);
+			ok = v && !strcmp(v, want);
+			free(v);
+		}
+		/* No connector more. */
+		snprintf(path, sizeof(path), "/local/domain/%d/device/vdispl/%s/%d",
+			 domid, name, n);
 		v = zc_xs_read(xs, path, NULL);
 		ok = ok && !v;
 		free(v);
@@ -500,24 +503,45 @@ int zc_vdispl_find(struct zc_xs *xs, int domid, int be_alloc, uint32_t w,
 	return found;
 }
 
-int zc_vdispl_attach(int domid, int be_alloc, uint32_t w, uint32_t h)
+int zc_vdispl_find(struct zc_xs *xs, int domid, int be_alloc, uint32_t w,
+		   uint32_t h)
 {
-	struct zc_xs *xs;
-	char cmd[192];
-	int devid, ret;
+	const struct zc_vdispl_res res = { w, h };
 
+	return zc_vdispl_find_conns(xs, domid, be_alloc, &res, 1);
+}
+
+int zc_vdispl_attach_conns(int domid, int be_alloc,
+			   const struct zc_vdispl_res *res, int n)
+{
+	char cmd[256], conns[128] = "";
+	struct zc_xs *xs;
+	size_t len = 0;
+	int devid, ret, k;
+
+	/* Xen 4.17's syntax: connectors=ID:WxH;ID:WxH (quoted: the ';'). */
+	for (k = 0; k < n && len < sizeof(conns); k++)
+		len += snprintf(conns + len, sizeof(conns) - len, "%sconn%d:%ux%u",
+				k ? ";" : "", k, res[k].w, res[k].h);
 	snprintf(cmd, sizeof(cmd),
-		 "xl vdispl-attach %d backend=0 be-alloc=%d connectors=conn0:%ux%u 2>&1",
-		 domid, be_alloc, w, h);
+		 "xl vdispl-attach %d backend=0 be-alloc=%d 'connectors=%s' 2>&1",
+		 domid, be_alloc, conns);
 	ret = system(cmd);
 	if (ret)
 		return -EIO;
 	xs = zc_xs_open();
 	if (!xs)
 		return -errno;
-	devid = zc_vdispl_find(xs, domid, be_alloc, w, h);
+	devid = zc_vdispl_find_conns(xs, domid, be_alloc, res, n);
 	zc_xs_close(xs);
 	return devid;
+}
+
+int zc_vdispl_attach(int domid, int be_alloc, uint32_t w, uint32_t h)
+{
+	const struct zc_vdispl_res res = { w, h };
+
+	return zc_vdispl_attach_conns(domid, be_alloc, &res, 1);
 }
 
 int zc_vdispl_next_devid(struct zc_xs *xs, int domid)

@@ -119,6 +119,16 @@ void zc_vdispl_edid(uint8_t edid[XENDISPL_EDID_BLOCK_SIZE], uint32_t w,
 int zc_vdispl_find(struct zc_xs *xs, int domid, int be_alloc, uint32_t w,
 		   uint32_t h);
 int zc_vdispl_attach(int domid, int be_alloc, uint32_t w, uint32_t h);
+
+/* The same for a device of @n connectors, connector k of res[k]. */
+struct zc_vdispl_res {
+	uint32_t w, h;
+};
+
+int zc_vdispl_find_conns(struct zc_xs *xs, int domid, int be_alloc,
+			 const struct zc_vdispl_res *res, int n);
+int zc_vdispl_attach_conns(int domid, int be_alloc,
+			   const struct zc_vdispl_res *res, int n);
 /* The devid libxl gives the next vdispl device of @domid. */
 int zc_vdispl_next_devid(struct zc_xs *xs, int domid);
 

@@ -19,6 +19,13 @@
  *     connector's KMS output; PG_FLIP: a KMS page flip whose completion
  *     is sent as the frame-done event; GET_EDID: an EDID of the mode.
  *
+ * A vdispl connector may instead be shown on an overlay plane of the CRTC
+ * of another one (--connector NAME,NAME:overlay+X+Y): SET_CONFIG and
+ * PG_FLIP are a legacy SetPlane there, which returns once the frame is
+ * on screen, so the frame-done event goes at once. Both connectors' frames
+ * are then scanned out by one CRTC: on a device with a single CRTC, such
+ * as vkms, this is how two are shown (and one CRC covers both).
+ *
  * --copy is the path without xen_drm_zcopy: gntdev maps the frontend's
  * pages (gntalloc grants be-alloc buffers) and every SET_CONFIG and
  * PG_FLIP copies the frame into a KMS dumb buffer. The bytes copied are
@@ -96,11 +103,17 @@ static void msg(int level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* A KMS output (CRTC + connector) a vdispl connector is shown on. */
+/*
+ * A KMS output a vdispl connector is shown on: a CRTC and its connector,
+ * or an overlay plane of the CRTC of an output before it (plane_id).
+ */
 struct output {
-	char name[32];
+	char name[48];
 	uint32_t conn_id, crtc_id;
-	drmModeConnector *conn;
+	drmModeConnector *conn;		/* NULL for an overlay */
+	uint32_t plane_id;
+	int32_t x, y;			/* where the overlay shows the frame */
+	uint32_t src_x, src_y, w, h;	/* the overlay's part of the frame */
 	struct zc_vdispl_conn *user;
 	uint32_t fb_id;			/* on screen or flipping to */
 	uint64_t flip_cookie;		/* a flip in flight: its fb cookie */
@@ -184,95 +197,232 @@ static int open_card(const char *card)
 	return -1;
 }
 
-/* The KMS outputs: @names (comma separated), else every connected one. */
-static int find_outputs(const char *names)
+/* @con's name as --connector takes it, e.g. Virtual-1. */
+static void connector_name(const drmModeConnector *con, char *name, size_t size)
 {
-	drmModeRes *res = drmModeGetResources(be.kms);
-	uint32_t used_crtcs = 0;
-	int i, c;
+	const char *type = drmModeGetConnectorTypeName(con->connector_type);
 
-	if (!res)
-		return -errno;
-	for (i = 0; i < res->count_connectors && be.nouts < MAX_OUTPUTS; i++) {
+	snprintf(name, size, "%s-%u", type ? type : "Unknown", con->connector_type_id);
+}
+
+/* Adds connector @con (ours then) as an output with a CRTC no other took. */
+static int add_crtc_output(drmModeRes *res, drmModeConnector *con,
+			   uint32_t *used_crtcs)
+{
+	struct output *o = &be.outs[be.nouts];
+	drmModeEncoder *enc;
+	int c, k;
+
+	connector_name(con, o->name, sizeof(o->name));
+	/* A CRTC no other output took, reachable from an encoder. */
+	o->crtc_id = 0;
+	for (c = 0; c < con->count_encoders && !o->crtc_id; c++) {
+		enc = drmModeGetEncoder(be.kms, con->encoders[c]);
+		if (!enc)
+			continue;
+		for (k = 0; k < res->count_crtcs; k++)
+			if ((enc->possible_crtcs & (1u << k)) &&
+			    !(*used_crtcs & (1u << k))) {
+				o->crtc_id = res->crtcs[k];
+				*used_crtcs |= 1u << k;
+				break;
+			}
+		drmModeFreeEncoder(enc);
+	}
+	if (!o->crtc_id) {
+		msg(LOG_WARN, "no CRTC for connector %s", o->name);
+		drmModeFreeConnector(con);
+		return -ENOENT;
+	}
+	o->conn = con;
+	o->conn_id = con->connector_id;
+	msg(LOG_INFO, "KMS output %d: connector %s, CRTC %u", be.nouts,
+	    o->name, o->crtc_id);
+	be.nouts++;
+	return 0;
+}
+
+/*
+ * Adds an overlay plane of the CRTC of output @name as an output, showing
+ * frames at @x,@y: a plane of that CRTC that takes XRGB8888 (what
+ * drm_xen_front's frames are) and no other output took. The listing has
+ * overlay planes only: we never ask for DRM_CLIENT_CAP_UNIVERSAL_PLANES
+ * before this.
+ */
+static int add_overlay_output(drmModeRes *res, const char *name, int x, int y)
+{
+	struct output *o = &be.outs[be.nouts], *on = NULL;
+	drmModePlaneRes *planes;
+	uint32_t i, f;
+	int k, bit = -1;
+
+	for (k = 0; k < be.nouts; k++)
+		if (!be.outs[k].plane_id && !strcmp(be.outs[k].name, name))
+			on = &be.outs[k];
+	if (!on) {
+		msg(LOG_WARN, "%s:overlay: no output %s before it", name, name);
+		return -ENOENT;
+	}
+	for (k = 0; k < res->count_crtcs; k++)
+		if (res->crtcs[k] == on->crtc_id)
+			bit = k;
+	planes = drmModeGetPlaneResources(be.kms);
+	for (i = 0; planes && i < planes->count_planes && !o->plane_id; i++) {
+		drmModePlane *p = drmModeGetPlane(be.kms, planes->planes[i]);
+		int taken = 0;
+
+		for (k = 0; k < be.nouts; k++)
+			taken |= p && be.outs[k].plane_id == p->plane_id;
+		for (f = 0; p && !taken && f < p->count_formats; f++)
+			if (p->formats[f] == DRM_FORMAT_XRGB8888 &&
+			    (p->possible_crtcs & (1u << bit))) {
+				o->plane_id = p->plane_id;
+				break;
+			}
+		drmModeFreePlane(p);
+	}
+	drmModeFreePlaneResources(planes);
+	if (!o->plane_id) {
+		msg(LOG_WARN, "%s:overlay: no free XRGB8888 overlay plane on its CRTC %u",
+		    name, on->crtc_id);
+		return -ENOENT;
+	}
+	snprintf(o->name, sizeof(o->name), "%s:overlay", name);
+	o->crtc_id = on->crtc_id;
+	o->x = x;
+	o->y = y;
+	msg(LOG_INFO, "KMS output %d: plane %u of CRTC %u at %d,%d", be.nouts,
+	    o->plane_id, o->crtc_id, x, y);
+	be.nouts++;
+	return 0;
+}
+
+static drmModeConnector *connector_by_name(drmModeRes *res, const char *name)
+{
+	char n[32];
+	int i;
+
+	for (i = 0; i < res->count_connectors; i++) {
 		drmModeConnector *con = drmModeGetConnector(be.kms, res->connectors[i]);
-		struct output *o = &be.outs[be.nouts];
-		const char *type;
-		drmModeEncoder *enc;
 
 		if (!con)
 			continue;
-		type = drmModeGetConnectorTypeName(con->connector_type);
-		snprintf(o->name, sizeof(o->name), "%s-%u", type ? type : "Unknown",
-			 con->connector_type_id);
-		if (names) {
-			const char *p = strstr(names, o->name);
-			size_t l = strlen(o->name);
+		connector_name(con, n, sizeof(n));
+		if (!strcmp(n, name))
+			return con;
+		drmModeFreeConnector(con);
+	}
+	return NULL;
+}
 
-			if (!p || (p != names && p[-1] != ',') ||
-			    (p[l] && p[l] != ',')) {
-				drmModeFreeConnector(con);
+/*
+ * The KMS outputs: those @names lists (comma separated, in order: NAME
+ * or NAME:overlay[+X+Y]), else every connected connector.
+ */
+static int find_outputs(const char *names)
+{
+	drmModeRes *res = drmModeGetResources(be.kms);
+	char *list = names ? strdup(names) : NULL, *item, *save = NULL;
+	uint32_t used_crtcs = 0;
+	int i;
+
+	if (!res || (names && !list)) {
+		drmModeFreeResources(res);
+		free(list);
+		return -ENOMEM;
+	}
+	for (i = 0; !names && i < res->count_connectors && be.nouts < MAX_OUTPUTS; i++) {
+		drmModeConnector *con = drmModeGetConnector(be.kms, res->connectors[i]);
+
+		if (con && con->connection == DRM_MODE_CONNECTED)
+			add_crtc_output(res, con, &used_crtcs);
+		else
+			drmModeFreeConnector(con);
+	}
+	for (item = list ? strtok_r(list, ",", &save) : NULL;
+	     item && be.nouts < MAX_OUTPUTS; item = strtok_r(NULL, ",", &save)) {
+		char *kind = strchr(item, ':');
+		drmModeConnector *con;
+		int x = 0, y = 0;
+
+		if (kind) {
+			*kind++ = '\0';
+			if (strncmp(kind, "overlay", 7) ||
+			    (kind[7] && sscanf(kind + 7, "+%d+%d", &x, &y) != 2)) {
+				msg(LOG_WARN, "--connector %s:%s: not NAME:overlay[+X+Y]",
+				    item, kind);
 				continue;
 			}
-		} else if (con->connection != DRM_MODE_CONNECTED) {
-			drmModeFreeConnector(con);
+			add_overlay_output(res, item, x, y);
 			continue;
 		}
-		/* A CRTC no other output took, reachable from an encoder. */
-		o->crtc_id = 0;
-		for (c = 0; c < con->count_encoders && !o->crtc_id; c++) {
-			int k;
-
-			enc = drmModeGetEncoder(be.kms, con->encoders[c]);
-			if (!enc)
-				continue;
-			for (k = 0; k < res->count_crtcs; k++)
-				if ((enc->possible_crtcs & (1u << k)) &&
-				    !(used_crtcs & (1u << k))) {
-					o->crtc_id = res->crtcs[k];
-					used_crtcs |= 1u << k;
-					break;
-				}
-			drmModeFreeEncoder(enc);
-		}
-		if (!o->crtc_id) {
-			msg(LOG_WARN, "no CRTC for connector %s", o->name);
-			drmModeFreeConnector(con);
-			continue;
-		}
-		o->conn = con;
-		o->conn_id = con->connector_id;
-		msg(LOG_INFO, "KMS output %d: connector %s, CRTC %u", be.nouts,
-		    o->name, o->crtc_id);
-		be.nouts++;
+		con = connector_by_name(res, item);
+		if (con)
+			add_crtc_output(res, con, &used_crtcs);
+		else
+			msg(LOG_WARN, "no KMS connector %s", item);
 	}
+	free(list);
 	drmModeFreeResources(res);
 	return be.nouts ? 0 : -ENOENT;
 }
 
+/*
+ * The output of vdispl connector @c: the one at its index if free, so
+ * that a device's connectors take the outputs in order whichever of them
+ * configures first; else the first free one.
+ */
 static struct output *conn_output(struct zc_vdispl_conn *c)
 {
+	struct output *o = NULL;
 	int i;
 
 	if (c->priv)
 		return c->priv;
-	for (i = 0; i < be.nouts; i++)
-		if (!be.outs[i].user) {
-			be.outs[i].user = c;
-			c->priv = &be.outs[i];
-			msg(LOG_INFO, "domain %d vdispl %d connector %d -> %s",
-			    c->dev->domid, c->dev->devid, c->index, be.outs[i].name);
-			return c->priv;
-		}
-	return NULL;
+	if (c->index < be.nouts && !be.outs[c->index].user)
+		o = &be.outs[c->index];
+	for (i = 0; i < be.nouts && !o; i++)
+		if (!be.outs[i].user)
+			o = &be.outs[i];
+	if (!o)
+		return NULL;
+	o->user = c;
+	c->priv = o;
+	msg(LOG_INFO, "domain %d vdispl %d connector %d -> %s",
+	    c->dev->domid, c->dev->devid, c->index, o->name);
+	return o;
+}
+
+/*
+ * Shows @fb_id (0: nothing) on overlay output @o. A legacy SetPlane is a
+ * blocking commit: when it returns the frame is the one scanned out.
+ */
+static int plane_show(struct output *o, uint32_t fb_id)
+{
+	if (drmModeSetPlane(be.kms, o->plane_id, fb_id ? o->crtc_id : 0, fb_id, 0,
+			    o->x, o->y, fb_id ? o->w : 0, fb_id ? o->h : 0,
+			    o->src_x << 16, o->src_y << 16, o->w << 16, o->h << 16))
+		return -errno;
+	o->fb_id = fb_id;
+	return 0;
+}
+
+static void output_off(struct output *o)
+{
+	if (o->plane_id)
+		plane_show(o, 0);
+	else
+		drmModeSetCrtc(be.kms, o->crtc_id, 0, 0, 0, NULL, 0, NULL);
+	o->fb_id = 0;
 }
 
 static void output_release(struct output *o)
 {
-	drmModeSetCrtc(be.kms, o->crtc_id, 0, 0, 0, NULL, 0, NULL);
+	output_off(o);
 	if (o->user)
 		o->user->priv = NULL;
 	o->user = NULL;
-	o->fb_id = 0;
+	o->w = o->h = 0;
 	o->flipping = o->has_next = 0;
 }
 
@@ -537,8 +687,7 @@ static int op_set_config(struct zc_vdispl_conn *c, const struct xendispl_set_con
 
 	if (!r->fb_cookie) {
 		if (o) {
-			drmModeSetCrtc(be.kms, o->crtc_id, 0, 0, 0, NULL, 0, NULL);
-			o->fb_id = 0;
+			output_off(o);
 			o->has_next = 0;
 		}
 		return 0;
@@ -548,6 +697,16 @@ static int op_set_config(struct zc_vdispl_conn *c, const struct xendispl_set_con
 		return -ENOENT;
 	if (!o)
 		return 0;	/* headless: more connectors than outputs */
+	/* An overlay has no mode: the plane takes the frame's size. */
+	if (o->plane_id) {
+		if (copy_mode)
+			copy_frame(f->dbuf);
+		o->src_x = r->x;
+		o->src_y = r->y;
+		o->w = r->width;
+		o->h = r->height;
+		return plane_show(o, f->fb_id);
+	}
 	mode = find_mode(o, r->width, r->height);
 	if (!mode) {
 		msg(LOG_ERR, "%s has no %ux%u mode", o->name, r->width, r->height);
@@ -585,6 +744,19 @@ static int op_pg_flip(struct zc_vdispl_conn *c, uint64_t cookie)
 	if (!o) {
 		zc_vdispl_send_flip(c, cookie);	/* headless */
 		return 0;
+	}
+	/*
+	 * An overlay: the frame is on screen when plane_show() returns. The
+	 * size is the connector's if a backend before us got the SET_CONFIG.
+	 */
+	if (o->plane_id) {
+		if (!o->w) {
+			o->w = c->width;
+			o->h = c->height;
+		}
+		ret = plane_show(o, f->fb_id);
+		zc_vdispl_send_flip(c, cookie);
+		return ret;
 	}
 	/*
 	 * The CRTC is off though the frontend flips: we resumed a device a
@@ -1015,7 +1187,10 @@ static void usage(FILE *f)
 		"                          that is not xen_drm_zcopy)\n"
 		"  -C, --connector NAMES   KMS connectors for the vdispl connectors, in\n"
 		"                          order, comma separated (e.g. Virtual-1);\n"
-		"                          default: every connected one\n"
+		"                          NAME:overlay[+X+Y] is an overlay plane of\n"
+		"                          the CRTC of an earlier NAME, the frame at\n"
+		"                          X,Y (default 0,0); default: every connected\n"
+		"                          connector\n"
 		"      --copy              gntdev + memcpy on every frame instead of\n"
 		"                          xen_drm_zcopy (the path to compare with)\n"
 		"      --capture PATH      SIGUSR2 writes what the first output scans\n"

@@ -292,11 +292,17 @@ static int get_in_refs(uint32_t *refs, uint32_t n)
 
 /*
  * The DomU's own display: drm_xen_front's card of a vdispl device, driven
- * with plain ioctls, two dumb buffers to page-flip between. Each call
- * becomes requests on the vdispl ring that the backend in Dom0 answers.
+ * with plain ioctls; per connector of the device a pipe (its CRTC), with
+ * two dumb buffers to page-flip between. Each call becomes requests on
+ * the vdispl rings that the backend in Dom0 answers.
  */
+#define MAX_PIPES	4	/* drm_xen_front's XEN_DRM_FRONT_MAX_CRTCS */
+
 static struct {
-	int fd;
+	int fd, devid;
+} card = { .fd = -1 };
+
+static struct pipe {
 	uint32_t crtc, conn, w, h;
 	bool nodraw;		/* be-alloc on x86 PV: the buffers cannot be CPU mapped */
 	bool picture;		/* zc_picture.h's picture instead of the pattern */
@@ -306,29 +312,49 @@ static struct {
 		uint64_t size;
 		uint8_t *px;
 	} buf[2];
-} xd = { .fd = -1 };
-
-static void xendrm_close(void)
-{
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (xd.buf[i].px)
-			munmap(xd.buf[i].px, xd.buf[i].size);
-	if (xd.fd >= 0)
-		close(xd.fd);	/* the DRM core drops fbs, dumbs and CRTC */
-	memset(&xd, 0, sizeof(xd));
-	xd.fd = -1;
-}
+} pipes[MAX_PIPES], *xd = pipes;	/* xd: the pipe the verbs act on */
 
 static int xioctl(unsigned long req, void *arg)
 {
 	int ret;
 
 	do {
-		ret = ioctl(xd.fd, req, arg);
+		ret = ioctl(card.fd, req, arg);
 	} while (ret && (errno == EINTR || errno == EAGAIN));
 	return ret ? -errno : 0;
+}
+
+/*
+ * Unmaps @p's buffers; with @rm, on a card that stays open, removes them
+ * too (closing the card does that for all).
+ */
+static void xendrm_close_pipe(struct pipe *p, bool rm)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct drm_mode_destroy_dumb dd = { .handle = p->buf[i].handle };
+
+		if (p->buf[i].px)
+			munmap(p->buf[i].px, p->buf[i].size);
+		if (rm && p->buf[i].fb)
+			xioctl(DRM_IOCTL_MODE_RMFB, &p->buf[i].fb);
+		if (rm && dd.handle)
+			xioctl(DRM_IOCTL_MODE_DESTROY_DUMB, &dd);
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+static void xendrm_close(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_PIPES; i++)
+		xendrm_close_pipe(&pipes[i], false);
+	if (card.fd >= 0)
+		close(card.fd);	/* the DRM core drops fbs, dumbs and CRTCs */
+	card.fd = -1;
+	xd = pipes;
 }
 
 /* The card of vdispl device @devid: its parent is xenbus' "vdispl-<devid>". */
@@ -363,12 +389,12 @@ static void xendrm_draw(struct xbuf *b, uint32_t seed)
 {
 	uint32_t x, y;
 
-	if (xd.picture) {
-		zc_picture_draw(b->px, xd.w, xd.h, b->pitch);
+	if (xd->picture) {
+		zc_picture_draw(b->px, xd->w, xd->h, b->pitch);
 		return;
 	}
-	for (y = 0; y < xd.h; y++)
-		for (x = 0; x < xd.w; x++)
+	for (y = 0; y < xd->h; y++)
+		for (x = 0; x < xd->w; x++)
 			((uint32_t *)(b->px + (size_t)y * b->pitch))[x] =
 				pattern(x, y, seed);
 }
@@ -376,8 +402,8 @@ static void xendrm_draw(struct xbuf *b, uint32_t seed)
 /* A WxH dumb buffer with a framebuffer, mapped and drawn unless nodraw. */
 static int xendrm_buf(struct xbuf *b, uint32_t seed)
 {
-	struct drm_mode_create_dumb dumb = { .width = xd.w, .height = xd.h, .bpp = 32 };
-	struct drm_mode_fb_cmd2 fb = { .width = xd.w, .height = xd.h,
+	struct drm_mode_create_dumb dumb = { .width = xd->w, .height = xd->h, .bpp = 32 };
+	struct drm_mode_fb_cmd2 fb = { .width = xd->w, .height = xd->h,
 				       .pixel_format = DRM_FORMAT_XRGB8888 };
 	struct drm_mode_map_dumb map = { 0 };
 	int ret;
@@ -388,13 +414,13 @@ static int xendrm_buf(struct xbuf *b, uint32_t seed)
 	b->handle = dumb.handle;
 	b->pitch = dumb.pitch;
 	b->size = dumb.size;
-	if (!xd.nodraw) {
+	if (!xd->nodraw) {
 		map.handle = dumb.handle;
 		ret = xioctl(DRM_IOCTL_MODE_MAP_DUMB, &map);
 		if (ret)
 			return ret;
 		b->px = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			     xd.fd, map.offset);
+			     card.fd, map.offset);
 		if (b->px == MAP_FAILED) {
 			b->px = NULL;
 			return -errno;
@@ -411,46 +437,62 @@ static int xendrm_buf(struct xbuf *b, uint32_t seed)
 /*
  * Opens the card of vdispl @devid (-1: the first card), finds a connector
  * with a WxH mode and shows pattern @seed (or the picture) on it.
+ *
+ * With @pipe >= 0 that connector of the device (and its CRTC) instead of
+ * the first, and the card stays open if it is @devid's: the other pipes
+ * keep showing what they show. drm_xen_front makes one pipe (CRTC,
+ * encoder, connector) per vdispl connector, in order, so the Nth CRTC
+ * and the Nth connector are vdispl connector N's.
  */
 static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, int devid,
-		       bool nodraw, bool picture, char *text, size_t size)
+		       int pipe, bool nodraw, bool picture, char *text, size_t size)
 {
 	struct drm_mode_card_res res = { 0 };
 	struct drm_mode_get_connector conn = { 0 };
 	struct drm_mode_modeinfo modes[32], *mode = NULL;
 	struct drm_mode_crtc crtc = { 0 };
-	uint32_t crtcs[4], conns[4], i;
+	uint32_t crtcs[MAX_PIPES], conns[MAX_PIPES], i;
 	int ret;
 
-	xendrm_close();
-	xd.fd = xendrm_open(devid);
-	if (xd.fd < 0) {
-		snprintf(text, size, "no card of vdispl %d", devid);
-		return -ENODEV;
+	if (pipe >= MAX_PIPES)
+		return -EINVAL;
+	if (pipe < 0 || card.fd < 0 || card.devid != devid) {
+		xendrm_close();
+		card.fd = xendrm_open(devid);
+		if (card.fd < 0) {
+			snprintf(text, size, "no card of vdispl %d", devid);
+			return -ENODEV;
+		}
+		card.devid = devid;
 	}
-	xd.w = w;
-	xd.h = h;
-	xd.nodraw = nodraw;
-	xd.picture = picture;
+	xd = &pipes[pipe < 0 ? 0 : pipe];
+	xendrm_close_pipe(xd, true);
+	xd->w = w;
+	xd->h = h;
+	xd->nodraw = nodraw;
+	xd->picture = picture;
 
 	res.crtc_id_ptr = (uintptr_t)crtcs;
 	res.connector_id_ptr = (uintptr_t)conns;
-	res.count_crtcs = 4;
-	res.count_connectors = 4;
+	res.count_crtcs = MAX_PIPES;
+	res.count_connectors = MAX_PIPES;
 	ret = xioctl(DRM_IOCTL_MODE_GETRESOURCES, &res);
-	if (ret || !res.count_crtcs || !res.count_connectors) {
-		snprintf(text, size, "GETRESOURCES");
+	if (ret || res.count_crtcs <= xd - pipes ||
+	    res.count_connectors <= xd - pipes) {
+		snprintf(text, size, "GETRESOURCES: %u CRTCs, %u connectors",
+			 res.count_crtcs, res.count_connectors);
+		ret = ret ? ret : -ENOENT;
 		goto err;
 	}
-	xd.crtc = crtcs[0];
-	xd.conn = conns[0];
+	xd->crtc = crtcs[xd - pipes];
+	xd->conn = conns[xd - pipes];
 	/* The first call, with no room for modes, probes them. */
-	conn.connector_id = xd.conn;
+	conn.connector_id = xd->conn;
 	ret = xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &conn);
 	if (ret)
 		goto err;
 	memset(&conn, 0, sizeof(conn));
-	conn.connector_id = xd.conn;
+	conn.connector_id = xd->conn;
 	conn.modes_ptr = (uintptr_t)modes;
 	conn.count_modes = 32;
 	ret = xioctl(DRM_IOCTL_MODE_GETCONNECTOR, &conn);
@@ -465,14 +507,14 @@ static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, int devid,
 		goto err;
 	}
 
-	ret = xendrm_buf(&xd.buf[0], seed);
+	ret = xendrm_buf(&xd->buf[0], seed);
 	if (ret) {
 		snprintf(text, size, "dumb buffer");
 		goto err;
 	}
-	crtc.crtc_id = xd.crtc;
-	crtc.fb_id = xd.buf[0].fb;
-	crtc.set_connectors_ptr = (uintptr_t)&xd.conn;
+	crtc.crtc_id = xd->crtc;
+	crtc.fb_id = xd->buf[0].fb;
+	crtc.set_connectors_ptr = (uintptr_t)&xd->conn;
 	crtc.count_connectors = 1;
 	crtc.mode = *mode;
 	crtc.mode_valid = 1;
@@ -481,11 +523,14 @@ static int xendrm_show(uint32_t w, uint32_t h, uint32_t seed, int devid,
 		snprintf(text, size, "SETCRTC");
 		goto err;
 	}
-	xd.front = 0;
-	snprintf(text, size, "%u", xd.buf[0].pitch);
+	xd->front = 0;
+	snprintf(text, size, "%u", xd->buf[0].pitch);
 	return 0;
 err:
-	xendrm_close();
+	if (pipe < 0)
+		xendrm_close();
+	else
+		xendrm_close_pipe(xd, true);
 	return ret ? ret : -EIO;
 }
 
@@ -493,10 +538,10 @@ err:
 static int xendrm_flip_once(void)
 {
 	struct drm_mode_crtc_page_flip flip = {
-		.crtc_id = xd.crtc, .fb_id = xd.buf[!xd.front].fb,
+		.crtc_id = xd->crtc, .fb_id = xd->buf[!xd->front].fb,
 		.flags = DRM_MODE_PAGE_FLIP_EVENT,
 	};
-	struct pollfd pfd = { .fd = xd.fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = card.fd, .events = POLLIN };
 	char ev[256];
 	int ret;
 
@@ -506,7 +551,7 @@ static int xendrm_flip_once(void)
 		return ret;
 	if (poll(&pfd, 1, 5000) <= 0)
 		return -ETIMEDOUT;
-	if (read(xd.fd, ev, sizeof(ev)) < (ssize_t)sizeof(struct drm_event) ||
+	if (read(card.fd, ev, sizeof(ev)) < (ssize_t)sizeof(struct drm_event) ||
 	    ((struct drm_event *)ev)->type != DRM_EVENT_FLIP_COMPLETE)
 		return -EIO;
 	/*
@@ -515,7 +560,7 @@ static int xendrm_flip_once(void)
 	 */
 	if (kmsg_count("Frame done timed-out") > 0)
 		return -ETIME;
-	xd.front = !xd.front;
+	xd->front = !xd->front;
 	return 0;
 }
 
@@ -530,10 +575,10 @@ static long long agent_ms(void)
 /* Draws @seed into the back buffer (made on first use) and flips to it. */
 static int xendrm_flip(uint32_t seed)
 {
-	struct xbuf *b = &xd.buf[!xd.front];
+	struct xbuf *b = &xd->buf[!xd->front];
 	int ret;
 
-	if (xd.fd < 0)
+	if (card.fd < 0)
 		return -ENOENT;
 	if (!b->fb) {
 		ret = xendrm_buf(b, seed);
@@ -562,43 +607,59 @@ static int run(char **argv, int argc, char *text, size_t size)
 		xendrm_close();
 		return 0;
 	}
-	if (!strcmp(verb, "xendrm-show") && argc >= 4)
+	if (!strcmp(verb, "xendrm-show") && argc >= 4) {
+		bool nodraw = false, picture = false;
+		int pipe = -1;
+
+		for (i = 5; i < argc; i++) {
+			nodraw |= !strcmp(argv[i], "nodraw");
+			picture |= !strcmp(argv[i], "picture");
+			if (!strncmp(argv[i], "conn=", 5))
+				pipe = atoi(argv[i] + 5);
+		}
 		return xendrm_show(strtoul(argv[1], NULL, 0),
 				   strtoul(argv[2], NULL, 0),
 				   strtoul(argv[3], NULL, 0),
-				   argc > 4 ? atoi(argv[4]) : -1,
-				   argc > 5 && !strcmp(argv[5], "nodraw"),
-				   argc > 5 && !strcmp(argv[5], "picture"),
-				   text, size);
+				   argc > 4 ? atoi(argv[4]) : -1, pipe,
+				   nodraw, picture, text, size);
+	}
+	/* The pipe the other xendrm verbs act on, one xendrm-show made. */
+	if (!strcmp(verb, "xendrm-conn") && argc >= 2) {
+		i = atoi(argv[1]);
+		if (i < 0 || i >= MAX_PIPES || !pipes[i].buf[0].fb)
+			return -ENOENT;
+		xd = &pipes[i];
+		return 0;
+	}
 	/* What the front buffer holds, read back through our mapping. */
 	if (!strcmp(verb, "xendrm-sum")) {
-		if (!xd.buf[xd.front].px)
+		if (!xd->buf[xd->front].px)
 			return -ENOENT;
 		snprintf(text, size, "%016llx", (unsigned long long)
-			 zc_picture_sum(xd.buf[xd.front].px, xd.w, xd.h,
-					xd.buf[xd.front].pitch));
+			 zc_picture_sum(xd->buf[xd->front].px, xd->w, xd->h,
+					xd->buf[xd->front].pitch));
 		return 0;
 	}
 	if (!strcmp(verb, "xendrm-fill") && argc >= 2) {
-		if (!xd.buf[xd.front].px)
+		if (!xd->buf[xd->front].px)
 			return -ENOENT;
-		xendrm_draw(&xd.buf[xd.front], strtoul(argv[1], NULL, 0));
+		xendrm_draw(&xd->buf[xd->front], strtoul(argv[1], NULL, 0));
 		return 0;
 	}
 	/* The frame on screen into slot NAME (granted to Dom0), rows packed. */
 	if (!strcmp(verb, "xendrm-dump") && argc >= 2) {
-		struct xbuf *b = &xd.buf[xd.front];
+		struct xbuf *b = &xd->buf[xd->front];
 		uint32_t y;
 
 		s = find_slot(argv[1]);
 		if (!s || !s->alloc || !b->px)
 			return -ENOENT;
-		if ((uint64_t)xd.w * 4 * xd.h > (uint64_t)s->pages * PAGE)
+		if ((uint64_t)xd->w * 4 * xd->h > (uint64_t)s->pages * PAGE)
 			return -ENOSPC;
-		for (y = 0; y < xd.h; y++)
-			memcpy(s->ga.map + (size_t)y * xd.w * 4,
-			       b->px + (size_t)y * b->pitch, (size_t)xd.w * 4);
-		snprintf(text, size, "%ux%u", xd.w, xd.h);
+		for (y = 0; y < xd->h; y++)
+			memcpy(s->ga.map + (size_t)y * xd->w * 4,
+			       b->px + (size_t)y * b->pitch, (size_t)xd->w * 4);
+		snprintf(text, size, "%ux%u", xd->w, xd->h);
 		return 0;
 	}
 	if (!strcmp(verb, "xendrm-flip") && argc >= 2)
@@ -607,7 +668,7 @@ static int run(char **argv, int argc, char *text, size_t size)
 		int n = atoi(argv[1]), k;
 		long long t0 = agent_ms();
 
-		if (xd.fd < 0 || !xd.buf[!xd.front].fb)
+		if (card.fd < 0 || !xd->buf[!xd->front].fb)
 			return -ENOENT;
 		for (k = 0; k < n; k++) {
 			i = xendrm_flip_once();
