@@ -78,22 +78,26 @@ static void msg(int level, const char *fmt, ...)
 static void msg(int level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
+	char line[512];
 	va_list ap;
+	int len;
 
 	if (level > log_level)
 		return;
-	fprintf(stderr, "displ-be: %s: ", names[level]);
+	len = snprintf(line, sizeof(line), "displ-be: %s: ", names[level]);
 	/* At debug level, when: what a stall looks like is in the gaps. */
 	if (log_level >= LOG_DEBUG) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		fprintf(stderr, "[%lld.%03ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+		len += snprintf(line + len, sizeof(line) - len, "[%lld.%03ld] ",
+				(long long)ts.tv_sec, ts.tv_nsec / 1000000);
 	}
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* One write per line (stderr is unbuffered): lines stay whole. */
+	fprintf(stderr, "%s\n", line);
 }
 
 /* A KMS output (CRTC + connector) a vdispl connector is shown on. */
