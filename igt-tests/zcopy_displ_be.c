@@ -123,6 +123,27 @@ static long long last_copied(void)
 	return last ? atoll(last + 7) : -1;
 }
 
+/* The last "stats:" line of displ-be --stats, without its newline. */
+static const char *last_stats(void)
+{
+	static char line[1024];
+	const char *p = be_log(), *last = NULL;
+	size_t n;
+
+	while ((p = strstr(p, "stats: "))) {
+		last = p;
+		p++;
+	}
+	if (!last)
+		return "(none)";
+	n = strcspn(last, "\n");
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, last, n);
+	line[n] = '\0';
+	return line;
+}
+
 static int wait_lines(const char *what, int count, int ms)
 {
 	long long t0 = now_ms();
@@ -167,10 +188,11 @@ static void be_cleanup(void *data)
 }
 
 /*
- * Starts displ-be on vkms' Virtual-1 with @opt (or none); it is a child of
- * this subtest only: no fds beyond 0-2, killed if the subtest dies.
+ * Starts displ-be on vkms' Virtual-1 at log level @level with @opt and
+ * @opt2 (or none); it is a child of this subtest only: no fds beyond 0-2,
+ * killed if the subtest dies.
  */
-static void be_start(const char *opt)
+static void be_start_at(const char *level, const char *opt, const char *opt2)
 {
 	int ready = 0;
 
@@ -185,14 +207,25 @@ static void be_start(const char *opt)
 		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(126);
 		close_range(3, ~0U, 0);
+		if (!opt) {
+			opt = opt2;
+			opt2 = NULL;
+		}
 		execlp("displ-be", "displ-be", "--connector", "Virtual-1",
-		       "--log-level", "3", "--capture", be.capture, opt, (char *)NULL);
+		       "--log-level", level, "--capture", be.capture, opt, opt2,
+		       (char *)NULL);
 		_exit(127);
 	}
 	zc_at_exit(be_cleanup, NULL);
 	ready = count_lines("ready (") + 1;
 	zc_assert_f(wait_lines("ready (", ready, 10000) == 0,
 		    "displ-be did not start; its log:\n%s", be_log());
+}
+
+/* At debug level: a failing subtest shows what the backend did. */
+static void be_start(const char *opt)
+{
+	be_start_at("3", opt, NULL);
 }
 
 /* The bytes the backend copied so far (SIGUSR1 makes it print them). */
@@ -360,13 +393,14 @@ static void be_exit_clean(long long copied)
 static void test_zero_copy(void)
 {
 	static const int seeds[] = { SEED_A, SEED_B };
-	uint32_t crc[2];
+	uint32_t crc[2], flips;
+	const char *stats;
 	char text[64];
 	int devid;
 
 	start(seeds, crc, 2);
 	zc_assert_neq(crc[0], crc[1]);
-	be_start(NULL);
+	be_start_at("3", NULL, "--stats");
 	devid = device(0, W, H);
 
 	zc_domu_ok(&domu, "xendrm-show %u %u %u %d", W, H, SEED_A, devid);
@@ -383,6 +417,13 @@ static void test_zero_copy(void)
 		    "DomU: xendrm-flips: %s", text);
 	zc_info("20 flips with events in %s ms\n", text);
 	zc_assert_eq(be_copied(), 0);
+	/* --stats counted them, each a PG_FLIP request and a page flip. */
+	stats = last_stats();
+	zc_info("displ-be %s\n", stats);
+	zc_assert_f(sscanf(stats, "stats: %*u ms, %u flips,", &flips) == 1 &&
+		    flips >= 22 && strstr(stats, " pg-flip ") &&
+		    strstr(stats, " page-flip-ioctl "),
+		    "displ-be --stats, after 22 flips: %s", stats);
 
 	domu_close();
 	be_exit_clean(0);
