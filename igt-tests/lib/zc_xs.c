@@ -310,12 +310,20 @@ int zc_xs_watch(struct zc_xs *xs, const char *path, const char *token)
 
 int zc_xs_wait_event(struct zc_xs *xs, char *path, size_t size, int ms)
 {
-	long long deadline = ms < 0 ? -1 : zc_xs_now_ms() + ms;
 	struct zc_xs_event *e;
 	struct xsd_sockmsg r;
+	long long deadline;
 	char *body;
 	int ret;
 
+	/*
+	 * No wait, nothing queued: nothing to read either (a deadline of
+	 * now passes before the socket is polled), and no clock to read.
+	 * A backend drains the queue so on every wakeup.
+	 */
+	if (!ms && !xs->head)
+		return -ETIMEDOUT;
+	deadline = ms < 0 ? -1 : zc_xs_now_ms() + ms;
 	while (!xs->head) {
 		ret = zc_xs_recv(xs, &r, &body, deadline);
 		if (ret)

@@ -31,6 +31,13 @@
  * PG_FLIP copies the frame into a KMS dumb buffer. The bytes copied are
  * counted (0 in zero-copy mode) and printed on SIGUSR1 and at exit.
  *
+ * --stats: SIGUSR1 and the exit also print where the backend's CPU went
+ * since the last such line: the flips completed, the poll() wakeups, the
+ * process's getrusage() CPU, and per phase of the main loop and per
+ * request "name COUNTxAVERAGE" in microseconds of CLOCK_THREAD_CPUTIME_ID.
+ * That clock is a system call, not the vDSO: two per phase, which on a PV
+ * Dom0 under TCG add to what is measured; a diagnosis, not a benchmark.
+ *
  * --capture PATH: on SIGUSR2 the frame the first output shows is read back
  * through the KMS device's writeback connector (an atomic commit with
  * WRITEBACK_FB_ID, waited for on WRITEBACK_OUT_FENCE_PTR) and written to
@@ -79,28 +86,74 @@ static unsigned long long bytes_copied;
 static const char *capture_path;
 static volatile sig_atomic_t got_term, got_usr1, got_usr2;
 
+/*
+ * --stats phases. The main loop's are disjoint; a request's is inside
+ * "ring", the page flip ioctl and the copy inside a request or "kms".
+ */
+enum {
+	ST_POLL, ST_RING, ST_KMS, ST_XS, ST_CAPTURE,
+	ST_OP, ST_OP_LAST = ST_OP + XENDISPL_OP_GET_EDID - XENDISPL_OP_DBUF_CREATE,
+	ST_FLIP_IOCTL, ST_COPY, ST_NUM
+};
+
+static const char *const st_names[ST_NUM] = {
+	"poll", "ring", "kms-events", "xenstore", "capture",
+	"dbuf-create", "dbuf-destroy", "fb-attach", "fb-detach", "set-config",
+	"pg-flip", "get-edid", "page-flip-ioctl", "copy",
+};
+
+static struct {
+	int on;
+	unsigned long long n[ST_NUM], ns[ST_NUM];
+	unsigned long long flips, wakeups;
+	struct timespec wall0;
+	struct rusage ru0;
+} st;
+
+static unsigned long long st_now(void)
+{
+	struct timespec ts;
+
+	if (!st.on)
+		return 0;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void st_add(int phase, unsigned long long t0)
+{
+	if (!st.on)
+		return;
+	st.n[phase]++;
+	st.ns[phase] += st_now() - t0;
+}
+
 static void msg(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void msg(int level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
+	char line[512];
 	va_list ap;
+	int len;
 
 	if (level > log_level)
 		return;
-	fprintf(stderr, "displ-be: %s: ", names[level]);
+	len = snprintf(line, sizeof(line), "displ-be: %s: ", names[level]);
 	/* At debug level, when: what a stall looks like is in the gaps. */
 	if (log_level >= LOG_DEBUG) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		fprintf(stderr, "[%lld.%03ld] ", (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+		len += snprintf(line + len, sizeof(line) - len, "[%lld.%03ld] ",
+				(long long)ts.tv_sec, ts.tv_nsec / 1000000);
 	}
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* One write per line (stderr is unbuffered): lines stay whole. */
+	fprintf(stderr, "%s\n", line);
 }
 
 /*
@@ -660,6 +713,7 @@ static void copy_frame(struct dbuf *b)
 {
 	const uint8_t *src = b->src.map ? b->src.map : b->ga.map;
 	uint32_t row = b->width * b->bpp / 8, y;
+	unsigned long long t0 = st_now();
 
 	if (!src || !b->kms_map)
 		return;
@@ -667,6 +721,7 @@ static void copy_frame(struct dbuf *b)
 		memcpy((uint8_t *)b->kms_map + (size_t)y * b->kms_pitch,
 		       src + (size_t)y * row, row);
 	bytes_copied += (unsigned long long)row * b->height;
+	st_add(ST_COPY, t0);
 }
 
 static drmModeModeInfo *find_mode(struct output *o, uint32_t w, uint32_t h)
@@ -723,7 +778,12 @@ static int op_set_config(struct zc_vdispl_conn *c, const struct xendispl_set_con
 
 static int submit_flip(struct output *o, uint32_t fb_id, uint64_t cookie)
 {
-	if (drmModePageFlip(be.kms, o->crtc_id, fb_id, DRM_MODE_PAGE_FLIP_EVENT, o))
+	unsigned long long t0 = st_now();
+	int ret = drmModePageFlip(be.kms, o->crtc_id, fb_id,
+				  DRM_MODE_PAGE_FLIP_EVENT, o);
+
+	st_add(ST_FLIP_IOCTL, t0);
+	if (ret)
 		return -errno;
 	o->flipping = 1;
 	o->flip_cookie = cookie;
@@ -795,6 +855,7 @@ static void flip_done(int fd, unsigned int seq, unsigned int sec,
 	struct output *o = data;
 
 	(void)fd, (void)seq, (void)sec, (void)usec;
+	st.flips++;
 	msg(LOG_DEBUG, "%s: flip to fb %u done%s", o->name, o->fb_id,
 	    o->has_next ? ", one queued" : "");
 	o->flipping = 0;
@@ -824,6 +885,7 @@ static int op_get_edid(struct zc_vdispl_conn *c, const struct xendispl_get_edid_
 static int on_request(struct zc_vdispl_conn *c, const struct xendispl_req *req,
 		      struct xendispl_resp *resp)
 {
+	unsigned long long t0 = st_now();
 	struct zc_vdispl *v = c->dev;
 	struct dbuf *b;
 	int ret;
@@ -858,6 +920,9 @@ static int on_request(struct zc_vdispl_conn *c, const struct xendispl_req *req,
 	}
 	msg(ret ? LOG_WARN : LOG_DEBUG, "domain %d vdispl %d/%d: op 0x%x -> %d",
 	    v->domid, v->devid, c->index, req->operation, ret);
+	if (req->operation >= XENDISPL_OP_DBUF_CREATE &&
+	    req->operation <= XENDISPL_OP_GET_EDID)
+		st_add(ST_OP + req->operation - XENDISPL_OP_DBUF_CREATE, t0);
 	return ret;
 }
 
@@ -1163,9 +1228,52 @@ out:
 	return ret;
 }
 
+static unsigned long long tv_ns(struct timeval tv)
+{
+	return tv.tv_sec * 1000000000ULL + tv.tv_usec * 1000ULL;
+}
+
+/*
+ * --stats: one line, the CPU of each phase since the last line (count x
+ * average, in us), then the counters start over.
+ */
+static void print_stats(void)
+{
+	unsigned long long cpu, wall;
+	struct timespec now;
+	struct rusage ru;
+	char line[1024];
+	int i, len;
+
+	if (!st.on)
+		return;
+	getrusage(RUSAGE_SELF, &ru);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	cpu = tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime) -
+	      tv_ns(st.ru0.ru_utime) - tv_ns(st.ru0.ru_stime);
+	wall = (now.tv_sec - st.wall0.tv_sec) * 1000000000ULL +
+	       now.tv_nsec - st.wall0.tv_nsec;
+	len = snprintf(line, sizeof(line),
+		       "displ-be: stats: %llu ms, %llu flips, %llu wakeups, cpu %llu us (%llu us/flip):",
+		       wall / 1000000, st.flips, st.wakeups, cpu / 1000,
+		       st.flips ? cpu / 1000 / st.flips : 0);
+	for (i = 0; i < ST_NUM && len < (int)sizeof(line); i++)
+		if (st.n[i])
+			len += snprintf(line + len, sizeof(line) - len,
+					" %s %llux%llu", st_names[i], st.n[i],
+					st.ns[i] / st.n[i] / 1000);
+	printf("%s\n", line);
+	memset(st.n, 0, sizeof(st.n));
+	memset(st.ns, 0, sizeof(st.ns));
+	st.flips = st.wakeups = 0;
+	st.wall0 = now;
+	st.ru0 = ru;
+}
+
 static void print_counter(void)
 {
 	printf("displ-be: copied %llu bytes\n", bytes_copied);
+	print_stats();
 	fflush(stdout);
 }
 
@@ -1197,6 +1305,8 @@ static void usage(FILE *f)
 		"                          out (through its writeback connector) to\n"
 		"                          PATH, a binary PPM\n"
 		"  -l, --log-level N       0 errors, 1 warnings, 2 info (default), 3 debug\n"
+		"      --stats             SIGUSR1 and the exit print the CPU time of\n"
+		"                          each phase since the last time (us)\n"
 		"  -h, --help\n"
 		"Signals: SIGUSR1 prints the bytes copied, SIGUSR2 captures (--capture),\n"
 		"SIGTERM/SIGINT exit cleanly.\n");
@@ -1210,6 +1320,7 @@ int main(int argc, char **argv)
 		{ "copy", no_argument, NULL, 'x' },
 		{ "capture", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "stats", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -1238,6 +1349,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			log_level = atoi(optarg);
+			break;
+		case 's':
+			st.on = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1284,9 +1398,12 @@ int main(int argc, char **argv)
 	scan_devices();
 	step_devices();
 	msg(LOG_INFO, "ready (%s mode)", copy_mode ? "copy" : "zero-copy");
+	getrusage(RUSAGE_SELF, &st.ru0);
+	clock_gettime(CLOCK_MONOTONIC, &st.wall0);
 
 	while (!got_term) {
 		struct pollfd pfd[2 + MAX_DEVS];
+		unsigned long long t0;
 		struct timespec now;
 		int n = 0, xs_event = 0;
 
@@ -1297,7 +1414,10 @@ int main(int argc, char **argv)
 				.fd = be.devs[i].used ? be.devs[i].v.evtchn : -1,
 				.events = POLLIN,
 			};
+		t0 = st_now();
 		ret = poll(pfd, n, 1000);
+		st_add(ST_POLL, t0);
+		st.wakeups++;
 		if (got_usr1) {
 			got_usr1 = 0;
 			print_counter();
@@ -1308,32 +1428,48 @@ int main(int argc, char **argv)
 		}
 		if (ret < 0)
 			continue;
-		if (pfd[1].revents & POLLIN)
+		if (pfd[1].revents & POLLIN) {
+			t0 = st_now();
 			drmHandleEvent(be.kms, &evctx);
+			st_add(ST_KMS, t0);
+		}
 		/* Between flips: an atomic commit now would be refused (EBUSY). */
 		if (capture_pending && !be.outs[0].flipping) {
 			capture_pending = 0;
+			t0 = st_now();
 			ret = capture(&be.outs[0]);
+			st_add(ST_CAPTURE, t0);
 			if (ret)
 				msg(LOG_ERR, "capture of %s: %s", be.outs[0].name,
 				    strerror(-ret));
 		}
 		for (i = 0; i < MAX_DEVS; i++)
-			if (pfd[2 + i].revents & POLLIN)
+			if (pfd[2 + i].revents & POLLIN) {
+				t0 = st_now();
 				zc_vdispl_kick(&be.devs[i].v);
+				st_add(ST_RING, t0);
+			}
 		/* Watch events: those on the socket, then those requests queued. */
+		t0 = st_now();
 		if ((pfd[0].revents & POLLIN) &&
 		    !zc_xs_wait_event(be.xs, ev, sizeof(ev), 100))
 			xs_event = 1;
 		while (!zc_xs_wait_event(be.xs, ev, sizeof(ev), 0))
 			xs_event = 1;
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		/*
+		 * The coarse clock is read in the vDSO whatever the clock
+		 * source; CLOCK_MONOTONIC is a system call on a PV Dom0
+		 * whose Xen clock lacks PVCLOCK_TSC_STABLE_BIT (the testbed's,
+		 * under TCG), and this runs on every wakeup.
+		 */
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 		/* A rescan each second too: watches fire once per change only. */
 		if (xs_event || now.tv_sec != last_scan.tv_sec) {
 			last_scan = now;
 			scan_devices();
 			step_devices();
 		}
+		st_add(ST_XS, t0);
 	}
 
 	for (i = 0; i < MAX_DEVS; i++)

@@ -715,25 +715,29 @@ demo_pictures() {
 }
 
 # The backend benchmark's table from its CSV (w,h,mode,be_alloc,flips,
-# wall ms,cpu ms): per mode and allocation, --copy's CPU per flip over
-# zero copy's first, then both paths' figures.
+# wall ms,cpu ms,sampled ms): per mode and allocation, --copy's CPU per
+# flip over zero copy's first, by utime + stime and by the sampler, then
+# both paths' figures.
 bench_backend_table() {
 	awk -F, '
 	{ k = $1 "x" $2 "," $4; if (!(k in m)) ks[++n] = k; m[k] = 1
-	  f[k "," $3] = $5; w[k "," $3] = $6; c[k "," $3] = $7 }
+	  f[k "," $3] = $5; w[k "," $3] = $6; c[k "," $3] = $7; s[k "," $3] = $8 }
 	END {
-		printf "%-10s %-9s %11s | %9s %9s | %9s %9s\n", "mode", "buffers", "copy/zc CPU",
-			"zc ms/fl", "zc fl/s", "copy ms/fl", "copy fl/s"
+		printf "%-10s %-9s %7s %7s | %8s %8s %7s | %8s %8s %7s\n", "mode", "buffers",
+			"copy/zc", "sampled", "zc ms/fl", "sampled", "zc fl/s",
+			"copy", "sampled", "copy fl/s"
 		for (i = 1; i <= n; i++) {
 			k = ks[i]; split(k, a, ",")
 			z = k ",zero-copy"; y = k ",copy"
-			zc = 0; cp = 0; zr = 0; cr = 0; ratio = "n/a"; buf = "frontend"
-			if (f[z] > 0) { zc = c[z] / f[z]; zr = f[z] * 1000 / w[z] }
-			if (f[y] > 0) { cp = c[y] / f[y]; cr = f[y] * 1000 / w[y] }
+			zc = 0; cp = 0; zs = 0; cs = 0; zr = 0; cr = 0
+			ratio = "n/a"; sratio = "n/a"; buf = "frontend"
+			if (f[z] > 0) { zc = c[z] / f[z]; zs = s[z] / f[z]; zr = f[z] * 1000 / w[z] }
+			if (f[y] > 0) { cp = c[y] / f[y]; cs = s[y] / f[y]; cr = f[y] * 1000 / w[y] }
 			if (zc > 0 && cp > 0) ratio = sprintf("%.1fx", cp / zc)
+			if (zs > 0 && cs > 0) sratio = sprintf("%.1fx", cs / zs)
 			if (a[2] == 1) buf = "be-alloc"
-			printf "%-10s %-9s %11s | %9.2f %9.1f | %9.2f %9.1f\n", a[1], buf, ratio,
-				zc, zr, cp, cr
+			printf "%-10s %-9s %7s %7s | %8.2f %8.2f %7.1f | %8.2f %8.2f %7.1f\n", a[1], buf,
+				ratio, sratio, zc, zs, zr, cp, cs, cr
 		}
 	}' "$1"
 }
