@@ -337,14 +337,10 @@ static void domu_start(void)
  */
 static void start(const int *seeds, uint32_t *crcs, int n)
 {
-	int ret, i;
+	int i;
 
 	domu_start();
-
-	ret = zc_kms_init(&kms, W, H);
-	zc_require(ret != -ENODEV);
-	zc_assert_ok(ret);
-	zc_at_exit(zc_kms_cleanup, &kms);
+	zc_kms_get(&kms, W, H);
 	vkms_minor = kms.minor;
 	for (i = 0; i < n; i++)
 		crcs[i] = native_crc(seeds[i]);
@@ -790,13 +786,10 @@ static void test_two_connectors(void)
 	uint32_t crc[3], plane, *want;
 	uint8_t *rgb;
 	char text[64];
-	int devid, ret;
+	int devid;
 
 	domu_start();
-	ret = zc_kms_init(&kms, W, H);
-	zc_require(ret != -ENODEV);
-	zc_assert_ok(ret);
-	zc_at_exit(zc_kms_cleanup, &kms);
+	zc_kms_get(&kms, W, H);
 	vkms_minor = kms.minor;
 	plane = overlay_plane();
 	if (!plane)
