@@ -161,12 +161,9 @@ static u32 zc_imp_fnv(u32 h, const u8 *p, size_t n)
 	return h;
 }
 
-/*
- * Copies [@offset, @offset + @len) of the buffer from or to @ubuf through
- * the pages the sg table names, one page at a time.
- */
-static int zc_imp_access(struct sg_table *sgt, u64 offset, u64 len,
-			 u8 __user *ubuf, bool write, u32 *csum)
+/* zc_imp_access() with the sg table's page links as the exporter made them. */
+static int zc_imp_access_pages(struct sg_table *sgt, u64 offset, u64 len,
+			       u8 __user *ubuf, bool write, u32 *csum)
 {
 	struct sg_page_iter piter;
 	u64 pos = 0, end = offset + len;
@@ -200,6 +197,40 @@ static int zc_imp_access(struct sg_table *sgt, u64 offset, u64 len,
 	}
 	*csum = h;
 	return 0;
+}
+
+/*
+ * With CONFIG_DMABUF_DEBUG, dma_buf_map_attachment() hands importers an sg
+ * table whose page links are XORed with ~0xff, so that one that uses the
+ * struct pages (which an importer should not) faults; the core undoes it
+ * before the exporter sees the table again. This module reads the pages on
+ * purpose, to compare bytes, so it undoes the mix-up while it reads and
+ * redoes it after.
+ */
+static void zc_imp_toggle_page_links(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	int i;
+
+	if (!IS_ENABLED(CONFIG_DMABUF_DEBUG))
+		return;
+	for_each_sgtable_sg(sgt, sg, i)
+		sg->page_link ^= ~0xffUL;
+}
+
+/*
+ * Copies [@offset, @offset + @len) of the buffer from or to @ubuf through
+ * the pages the sg table names, one page at a time.
+ */
+static int zc_imp_access(struct sg_table *sgt, u64 offset, u64 len,
+			 u8 __user *ubuf, bool write, u32 *csum)
+{
+	int ret;
+
+	zc_imp_toggle_page_links(sgt);
+	ret = zc_imp_access_pages(sgt, offset, len, ubuf, write, csum);
+	zc_imp_toggle_page_links(sgt);
+	return ret;
 }
 
 static long zc_imp_map(struct zc_imp_file *f, struct zc_imp_map __user *uarg)

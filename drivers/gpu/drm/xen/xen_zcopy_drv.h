@@ -206,6 +206,11 @@ struct xen_zcopy_object {
 	grant_handle_t *map_handles;
 	struct page **pages;
 	bool mapped;
+	/*
+	 * gnttab_unmap_refs_sync() arms a delayed work item inside it
+	 * without marking it as on the stack, so it cannot be a local.
+	 */
+	struct gntab_unmap_queue_data unmap_data;
 	struct xen_zcopy_wait *wait;
 	void *vaddr;
 	struct xen_zcopy_pv_kmap *pv_kmap;

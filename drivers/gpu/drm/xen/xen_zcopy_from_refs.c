@@ -271,7 +271,7 @@ static void xen_zcopy_unmap_refs(struct xen_zcopy_object *zobj,
 				 unsigned int count)
 {
 	struct gnttab_unmap_grant_ref unmap_ops[XEN_ZCOPY_UNMAP_BATCH];
-	struct gntab_unmap_queue_data unmap_data = { };
+	struct gntab_unmap_queue_data *unmap_data = &zobj->unmap_data;
 	unsigned int done, i, batch, leaked = 0;
 	int ret;
 
@@ -287,10 +287,11 @@ static void xen_zcopy_unmap_refs(struct xen_zcopy_object *zobj,
 		}
 
 		/* Waits until nobody holds a reference to the pages. */
-		unmap_data.unmap_ops = unmap_ops;
-		unmap_data.pages = &zobj->pages[done];
-		unmap_data.count = batch;
-		ret = gnttab_unmap_refs_sync(&unmap_data);
+		memset(unmap_data, 0, sizeof(*unmap_data));
+		unmap_data->unmap_ops = unmap_ops;
+		unmap_data->pages = &zobj->pages[done];
+		unmap_data->count = batch;
+		ret = gnttab_unmap_refs_sync(unmap_data);
 
 		for (i = 0; i < batch; i++) {
 			/* Test hook: as if Xen had refused this op. */
