@@ -9,7 +9,10 @@
 #   # what the bug is (one line)
 #   # tests: GLOB[,GLOB...]   the subtests that should kill it (zc_runner
 #                             globs; MUTATE_FULL=1 runs the whole suite)
-#   # arch: amd64 arm64       where it is run (default: amd64)
+#   # arch: amd64 arm64       where it is run (default: amd64); "debug":
+#                             x86 PV on make check-debug's kernel
+#                             (tools/testbed/debug-kernel.sh), for bugs
+#                             only its checkers see
 #
 # The patch is applied to a copy of the driver's sources under
 # build/mutate/tree-ARCH/ (never to the working tree), the module built
@@ -19,8 +22,8 @@
 # initramfs (TESTBED_REUSE_INITRD=1).
 #
 # Environment: MUTANTS='GLOB...' selects patches by file name (default: all),
-# MUTATE_ARCHS="amd64 arm64" the architectures to run (default amd64; a
-# mutant runs on those of its arches that are listed), MUTATE_FULL=1 runs
+# MUTATE_ARCHS="amd64 arm64 debug" the architectures to run (default amd64;
+# a mutant runs on those of its arches that are listed), MUTATE_FULL=1 runs
 # the whole suite for each mutant, MUTATE_BASELINE=0 skips the run of the
 # unmutated driver on the union of the mutants' globs (which must pass:
 # otherwise a "kill" proves nothing).
@@ -64,6 +67,11 @@ setup_arch() {
 		bash "$TOP/tools/arm64.sh" >"$OUT/arm64-headers.log" 2>&1 ||
 			{ tail "$OUT/arm64-headers.log"; die "tools/arm64.sh failed"; }
 		;;
+	debug)
+		bash "$TOP/tools/testbed/debug-kernel.sh" build >"$OUT/debug-kernel.log" 2>&1 ||
+			{ tail "$OUT/debug-kernel.log"; die "the debug kernel does not build"; }
+		;;
+	*) die "unknown arch '$1' (amd64, arm64 or debug)" ;;
 	esac
 }
 
@@ -101,6 +109,8 @@ build_mutant() {
 	if [ "$arch" = amd64 ]; then
 		kdir=/usr/src/linux-headers-$(cat "$TOP/build/testbed/kver")
 		make -C "$kdir" M="$dir/drivers/gpu/drm/xen" modules >>"$blog" 2>&1 || ok=0
+	elif [ "$arch" = debug ]; then
+		make -C "$TOP/build/debug-kernel/obj" M="$dir/drivers/gpu/drm/xen" modules >>"$blog" 2>&1 || ok=0
 	else
 		kdir=$TOP/build/arm64/root/usr/src/linux-headers-$(sed 's/-amd64$//' "$TOP/build/testbed/kver")-arm64
 		make -C "$kdir" M="$dir/drivers/gpu/drm/xen" ARCH=arm64 \
@@ -124,8 +134,9 @@ build_mutant() {
 # its output goes to $4. Prints the failed names, comma-separated, or
 # "-" if the run passed.
 run_testbed() {
-	local ko=$1 arch=$2 glob=$3 log=$4 cmd=check fails envs
+	local ko=$1 arch=$2 glob=$3 log=$4 cmd=check fails envs kernel=debian
 	[ "$arch" = arm64 ] && cmd=check-arm64
+	[ "$arch" = debug ] && kernel=debug
 	# Narrow globs need neither the DomU nor the boot without Xen.
 	if [ "${MUTATE_FULL:-0}" = 1 ]; then
 		envs=(TESTBED_DOMU="${TESTBED_DOMU:-1}" TESTBED_BARE=1)
@@ -134,7 +145,7 @@ run_testbed() {
 	fi
 	# The first run packs the initramfs; the next ones only swap the module.
 	envs+=(TESTBED_REUSE_INITRD="$packed")
-	env TESTBED_MODULE_KO="$ko" TESTBED_LINT=0 "${envs[@]}" \
+	env TESTBED_MODULE_KO="$ko" TESTBED_LINT=0 TESTBED_KERNEL=$kernel "${envs[@]}" \
 		bash "$TOP/tools/testbed/testbed.sh" "$cmd" ${glob:+"$glob"} >"$log" 2>&1 || true
 	# arm64 runs prefix their names with "arm64:".
 	fails=$(sed -nE 's/^\[FAIL\] (arm64:)?([^ :]+).*/\2/p' "$log" | sort -u | paste -sd, -)
