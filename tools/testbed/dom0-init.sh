@@ -5,6 +5,8 @@
 # toolstack and a PV DomU (zc.domu=1), runs what the kernel command line
 # asks for (zc.mode=check|demo|bench|bare, zc.tests=GLOB, zc.bench=WHAT) and prints it between
 # markers the host reads back, then the whole dmesg and the DomU's console.
+# zc.runner=igt: check runs the suite under IGT's igt_runner (/opt/igt/bin,
+# which testbed.sh copies in with TESTBED_IGT_RUNNER) instead of zc_runner.
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -20,11 +22,13 @@ expect=/opt/zcopy/expected.txt
 tests=
 domu=0
 bench=
+runner=zc
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	zc.mode=*) mode=${arg#zc.mode=} ;;
 	zc.tests=*) tests=${arg#zc.tests=} ;;
 	zc.domu=*) domu=${arg#zc.domu=} ;;
+	zc.runner=*) runner=${arg#zc.runner=} ;;
 	zc.oracle_trace=1) export ZC_ORACLE_TRACE=1 ;;
 	# igt-tests/zcopy_fuzz: how many steps, from which seed.
 	zc.fuzz_calls=*) export FUZZ_CALLS=${arg#zc.fuzz_calls=} ;;
@@ -84,6 +88,34 @@ start_domu() {
 	fi
 	echo "$id" >/run/zc-domu
 	echo "@@ZC DOMU-READY domid $id up in $(awk "BEGIN { t = $(uptime_s); printf \"%.1fs (toolstack %.1fs, xl create %.1fs, DomU boot to agent %.1fs)\", t - $t0, $t1 - $t0, $t2 - $t1, t - $t2 }"), Dom0 uptime $(uptime_s)s"
+}
+
+# The suite under IGT's own runner, as a CI that builds IGT runs it
+# (Documentation/gpu/xen-zcopy.rst): multiple mode, the inactivity limit
+# the documentation gives, one line "igt@BIN@SUBTEST: VERDICT" per result
+# of results.json between markers; the host judges them against the
+# manifest. GLOB ($1, comma-separated globs of bin or bin@subtest) becomes
+# the runner's -t regex. -l verbose: the console shows every subtest start
+# and result, as zc_runner's copy of the tests' output does.
+run_igt() {
+	local glob=$1 res=/tmp/igt-results
+	set --
+	[ -n "$glob" ] && set -- -t "^igt@($(echo "$glob" |
+		sed 's/[.^$+(){}|\\]/\\&/g; s/\*/.*/g; s/?/./g; s/,/|/g'))(@.*)?\$"
+	echo "igt_runner -m --inactivity-timeout 120 -l verbose $* /opt/zcopy/tests $res"
+	igt_runner -m --inactivity-timeout 120 -l verbose "$@" /opt/zcopy/tests $res
+	echo "igt_runner: exit $?"
+	# The runner writes results.json when it ends; igt_results builds it
+	# from what a runner that stopped early left.
+	[ -f $res/results.json ] || igt_results $res || return 1
+	[ -f $res/results.json ] || return 1
+	# results.json is json-c's pretty print: every key of a test's
+	# object on a line of its own, strings (out, err, dmesg) on one line.
+	echo "@@ZC BEGIN-IGT"
+	awk '/^    "igt@[^"]*":\{$/ { split($0, a, "\""); name = a[2] }
+	     /^      "result":"/ { split($0, a, "\""); print name ": " a[4] }' \
+		$res/results.json
+	echo "@@ZC END-IGT"
 }
 
 # What the DomU printed on its console, and Xen's view of the domains.
@@ -173,7 +205,15 @@ bench)
 	rc=$?
 	;;
 *)
-	if [ -x /opt/zcopy/bin/zc_runner ]; then
+	if [ "$runner" = igt ]; then
+		if [ -x /opt/igt/bin/igt_runner ]; then
+			PATH=$PATH:/opt/igt/bin run_igt "$tests"
+			rc=$?
+		else
+			echo "init: no igt_runner in the initramfs"
+			rc=1
+		fi
+	elif [ -x /opt/zcopy/bin/zc_runner ]; then
 		/opt/zcopy/bin/zc_runner ${expect:+--expect $expect} \
 			$([ "$domu" = 1 ] && echo --have domu) \
 			$([ -f /etc/zcopy-debs ] && echo --have deb) /opt/zcopy/tests $tests
@@ -187,8 +227,11 @@ esac
 echo "@@ZC END-RUN rc=$rc"
 # Files for the host, gzip'ed and in base64 between markers that carry
 # the md5sum of the .gz (a console may drop or mix in characters).
-if [ "$mode" = demo ]; then
-	for f in /tmp/demo/capture.ppm /tmp/demo/guest.ppm; do
+files=
+[ "$mode" = demo ] && files="/tmp/demo/capture.ppm /tmp/demo/guest.ppm"
+[ "$runner" = igt ] && files=/tmp/igt-results/results.json
+if [ -n "$files" ]; then
+	for f in $files; do
 		[ -f "$f" ] || continue
 		gzip -9 -c "$f" >"$f.gz"
 		echo "@@ZC BEGIN-FILE ${f##*/}.gz $(md5sum <"$f.gz" | cut -d' ' -f1)"

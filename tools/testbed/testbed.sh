@@ -53,6 +53,14 @@
 # in the guest (steps, default 100000, and the seed to replay); above 100000
 # default the time limits grow with N. TESTBED_SUBTEST_TIMEOUT=seconds
 # sets the per-subtest limit of the harness and zc_runner (a loaded host).
+# TESTBED_IGT_RUNNER=/path/to/igt_runner (x86 check, opt-in: CI has no
+# IGT) runs the suite under IGT's own runner instead of zc_runner, built
+# from IGT's source as Documentation/gpu/xen-zcopy.rst says; igt_results
+# is taken from beside it (TESTBED_IGT_RESULTS= elsewhere). Both and the
+# libraries they load go into Dom0's /opt/igt/bin; Dom0 runs
+# "igt_runner -m --inactivity-timeout 120", and the host judges the
+# verdicts of results.json (build/testbed/igt-results.json) against the
+# manifest as zc_runner would: pass, or a skip it expects.
 # Caches live in build/testbed/ (build/testbed-arm64/) (git-ignored): a
 # second run skips them.
 
@@ -132,6 +140,28 @@ DOMU_MODULES="xen-gntalloc xen-gntdev drm_xen_front"
 secs_since() { local ms=$((($(date +%s%N) - $1) / 1000000)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 log() { printf '[%6ss] %s\n' "$(secs_since "$T0")" "$*"; }
 die() { echo "testbed: error: $*" >&2; exit 2; }
+
+# IGT's own runner instead of zc_runner (TESTBED_IGT_RUNNER, x86 check).
+IGT_RUN=0
+IGT_RUNNER=${TESTBED_IGT_RUNNER:-}
+if [ -n "$IGT_RUNNER" ] && [ "$cmd" = check ]; then
+	if [ "$GARCH" = amd64 ]; then
+		IGT_RESULTS=${TESTBED_IGT_RESULTS:-$(dirname "$IGT_RUNNER")/igt_results}
+		[ -x "$IGT_RUNNER" ] || die "TESTBED_IGT_RUNNER: $IGT_RUNNER is not an executable"
+		[ -x "$IGT_RESULTS" ] ||
+			die "no igt_results beside $IGT_RUNNER (build runner/igt_results, or TESTBED_IGT_RESULTS=)"
+		IGT_RUN=1
+	else
+		echo "testbed: TESTBED_IGT_RUNNER is x86 only: the arm64 run uses zc_runner"
+	fi
+fi
+
+# A glob of the runner's (GLOB: comma-separated globs of bin or
+# bin@subtest) as the extended regex of the igt@BIN@SUBTEST names it
+# selects (dom0-init.sh gives igt_runner the same).
+glob_ere() {
+	echo "^igt@($(echo "$1" | sed 's/[.^$+(){}|\\]/\\&/g; s/\*/.*/g; s/?/./g; s/,/|/g'))(@.*)?\$"
+}
 
 # host_gate NAME TAG CLEAN CMD...: runs CMD into build/NAME.log and adds
 # its "[PASS] TAG@" and "[FAIL] TAG@" lines to P and F (check-all's
@@ -258,7 +288,9 @@ copy_module_closure() {
 
 # Copies binaries and the shared libraries they load. The project's own
 # libxenzcopy goes where a package installs it, so the guest's loader
-# finds it as on a board (no rpath, no LD_LIBRARY_PATH).
+# finds it as on a board (no rpath, no LD_LIBRARY_PATH); so does any
+# other library from outside the system's directories (the libigt of an
+# IGT build tree, TESTBED_IGT_RUNNER).
 copy_binaries() {
 	local root=$1 dest=$2 b lib to libs
 	shift 2
@@ -274,7 +306,10 @@ copy_binaries() {
 		fi
 		for lib in $(echo "$libs" | grep -o '/[^ ]*'); do
 			to=$lib
-			case $lib in "$XZC_LIB"/*) to=$GUEST_LIBDIR/${lib##*/} ;; esac
+			case $lib in
+			/lib/* | /lib64/* | /usr/lib/*) ;;
+			*) to=$GUEST_LIBDIR/${lib##*/} ;;
+			esac
 			[ -e "$root$to" ] && continue
 			mkdir -p "$root$(dirname "$to")"
 			cp -L "$lib" "$root$to"
@@ -414,6 +449,7 @@ make_initramfs() {
 	# What the run must execute on this architecture (igt-tests/expected/).
 	cp "$TOP/igt-tests/expected/$GARCH.txt" "$root/opt/zcopy/expected.txt"
 	[ ${#tools[@]} -gt 0 ] && copy_binaries "$root" /opt/zcopy/bin "${tools[@]}"
+	[ "$IGT_RUN" = 1 ] && copy_binaries "$root" /opt/igt/bin "$IGT_RUNNER" "$IGT_RESULTS"
 
 	if [ "$DOMU" = 1 ]; then
 		make_domu_initramfs
@@ -774,6 +810,85 @@ show_console_tail() {
 	echo "----"
 }
 
+# A file Dom0's init sent (gzip'ed, base64, between markers with the
+# md5sum of the .gz) into $2; fails when it is missing or damaged.
+console_file() {
+	local name=$1 out=$2 sum got
+	sum=$(tr -d '\r\000' <"$CACHE/console.log" |
+		sed -n "s/^@@ZC BEGIN-FILE $name.gz \([0-9a-f]*\)\$/\1/p" | tail -1)
+	[ -n "$sum" ] || { echo "testbed: Dom0 sent no $name"; return 1; }
+	tr -d '\r\000' <"$CACHE/console.log" |
+		sed -n "/^@@ZC BEGIN-FILE $name.gz /,/^@@ZC END-FILE/p" | sed '1d;$d' |
+		base64 -d >"$out.gz" 2>/dev/null || true
+	got=$(md5sum <"$out.gz" | cut -d' ' -f1)
+	if [ "$got" != "$sum" ]; then
+		echo "testbed: $name came through the console damaged (md5 $got, sent $sum)"
+		return 1
+	fi
+	gunzip -f "$out.gz"
+}
+
+# igt_runner's verdicts ("igt@BIN@SUBTEST: VERDICT" lines in $1) judged
+# as zc_runner judges its own against the manifest $2 (features $3, the
+# run's selection regex $4): pass, or a skip the manifest expects, passes
+# or skips; any other verdict, a result the manifest does not name, a pass
+# it expects to skip and a subtest it names that the run selected but
+# igt_runner did not report fail. Prints the counts per verdict, the
+# results that are not a pass, and zc_runner's summary line.
+igt_judge() {
+	awk -v have=" $3 " -v sel="$4" '
+	FNR == NR {
+		sub(/#.*/, "")
+		if (!NF)
+			next
+		k = "igt@" $1
+		order[++n] = k
+		skip[k] = $2 == "skip" || ($2 == "skip-without" && index(have, " " $3 " ") == 0)
+		next
+	}
+	/^igt@[^ ]*: [a-z-]+$/ {
+		name = substr($1, 1, length($1) - 1)
+		v = $2
+		seen[name] = 1
+		if (!(v in count))
+			verdicts[++nv] = v
+		count[v]++
+		why = ""
+		if (!(name in skip))
+			why = "not in the manifest"
+		else if (v == "pass" && skip[name])
+			why = "the manifest expects skip"
+		else if (v == "skip" && !skip[name])
+			why = "not expected to skip"
+		else if (v != "pass" && v != "skip")
+			why = "not pass"
+		if (why != "") {
+			failed++
+			bad[++nb] = "[FAIL] " name ": " v " (" why ")"
+		} else if (v == "skip") {
+			skipped++
+			bad[++nb] = "[SKIP] " name ": skip (expected)"
+		} else {
+			passed++
+		}
+	}
+	END {
+		line = ""
+		for (i = 1; i <= nv; i++)
+			line = line (i > 1 ? ", " : "") verdicts[i] " " count[verdicts[i]]
+		printf "igt_runner: %d results: %s\n", passed + failed + skipped, line
+		for (i = 1; i <= nb; i++)
+			print bad[i]
+		for (i = 1; i <= n; i++) {
+			if (order[i] in seen || (sel != "" && order[i] !~ sel))
+				continue
+			failed++
+			print "[FAIL] " order[i] ": notrun (expected by the manifest, not in results.json)"
+		}
+		printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
+	}' "$2" "$1"
+}
+
 # Reads the run's output back: the runner's lines, its summary, dmesg.
 report_check() {
 	local con=$CACHE/console.log out passed=0 failed=0 skipped=0 summary
@@ -787,6 +902,19 @@ report_check() {
 	fi
 
 	out=$(between "$con" BEGIN-RUN END-RUN)
+	if [ "$IGT_RUN" = 1 ]; then
+		# igt_runner's own lines stay in the console log; the verdicts
+		# are judged here, and results.json is kept for a look.
+		between "$con" BEGIN-IGT END-IGT >"$CACHE/igt-verdicts.txt"
+		console_file results.json "$CACHE/igt-results.json" &&
+			echo "testbed: igt_runner's results: ${CACHE#"$TOP"/}/igt-results.json"
+		out=$(igt_judge "$CACHE/igt-verdicts.txt" "$TOP/igt-tests/expected/$GARCH.txt" \
+			"$([ "$DOMU_RUN" = 1 ] && echo domu) $([ -n "${TESTBED_DEB_DIR:-}" ] && echo deb)" \
+			"$([ -n "$glob" ] && glob_ere "$glob")")
+		[ -s "$CACHE/igt-verdicts.txt" ] || out="$out
+testbed: igt_runner reported no verdicts (no results.json?)
+0 passed, 1 failed, 0 skipped"
+	fi
 	[ -n "$out" ] && echo "$out" | sed -E "s/^\[(PASS|FAIL|SKIP)\] /&$RESULT_PREFIX/"
 	summary=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1 || true)
 	if [ -n "$summary" ]; then
@@ -1013,7 +1141,12 @@ check)
 	if [ "${FUZZ_CALLS:-0}" -gt 100000 ]; then
 		TESTBED_TIMEOUT=${TESTBED_TIMEOUT:-$((1500 + 300 * ((FUZZ_CALLS + 99999) / 100000)))}
 	fi
-	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}${TESTBED_BENCH_BACKEND:+ zc.bench_backend=1}${FUZZ_CALLS:+ zc.fuzz_calls=$FUZZ_CALLS}${ZC_FUZZ_SEED:+ zc.fuzz_seed=$ZC_FUZZ_SEED}${TESTBED_SUBTEST_TIMEOUT:+ zc.subtest_timeout=$TESTBED_SUBTEST_TIMEOUT}"
+	# igt_runner prints a subtest's start and result, not its output: the
+	# console stays quiet for as long as the longest subtest takes (the
+	# harness' limit is 900 s), and the runner's inactivity limit of 120 s
+	# catches a hung test before that.
+	[ "$IGT_RUN" = 1 ] && TESTBED_SILENCE=${TESTBED_SILENCE:-960}
+	step "booting Xen + Dom0 and running the tests" boot_xen_any "zc.mode=check zc.domu=$DOMU_RUN${glob:+ zc.tests=$glob}$([ "$IGT_RUN" = 1 ] && echo " zc.runner=igt")${TESTBED_ORACLE_TRACE:+ zc.oracle_trace=1}${TESTBED_BENCH_BACKEND:+ zc.bench_backend=1}${FUZZ_CALLS:+ zc.fuzz_calls=$FUZZ_CALLS}${ZC_FUZZ_SEED:+ zc.fuzz_seed=$ZC_FUZZ_SEED}${TESTBED_SUBTEST_TIMEOUT:+ zc.subtest_timeout=$TESTBED_SUBTEST_TIMEOUT}"
 	report_check
 	;;
 bench-backend)
