@@ -420,7 +420,7 @@ static void test_zero_copy(void)
 	uint32_t crc[2], flips;
 	const char *stats;
 	char text[64];
-	int devid;
+	int devid, n;
 
 	start(seeds, crc, 2);
 	zc_assert_neq(crc[0], crc[1]);
@@ -440,8 +440,14 @@ static void test_zero_copy(void)
 	zc_assert_f(zc_domu_cmd(&domu, text, sizeof(text), "xendrm-flips 20") == 0,
 		    "DomU: xendrm-flips: %s", text);
 	zc_info("20 flips with events in %s ms\n", text);
+	n = count_lines("stats: ");
 	zc_assert_eq(be_copied(), 0);
-	/* --stats counted them, each a PG_FLIP request and a page flip. */
+	/*
+	 * --stats counted them, each a PG_FLIP request and a page flip. The
+	 * line follows the counter's, and may reach the log after it.
+	 */
+	zc_assert_f(wait_lines("stats: ", n + 1, 5000) == 0,
+		    "displ-be --stats printed no line; its log:\n%s", be_log());
 	stats = last_stats();
 	zc_info("displ-be %s\n", stats);
 	zc_assert_f(sscanf(stats, "stats: %*u ms, %u flips,", &flips) == 1 &&

@@ -1407,9 +1407,23 @@ static void step_mmap(void)
 		fuzz_fail("a writable mapping of a read-only buffer");
 	if (err)
 		return;
+	/*
+	 * A dma-buf's size is the kernel's (lseek). A forked child's model
+	 * of what it inherited can be stale: the parent keeps changing the
+	 * shared state, so only the parent holds the model to it.
+	 */
+	if (fd == objs[o].dmabuf) {
+		off_t real = lseek(fd, 0, SEEK_END);
+
+		if (real > 0 && !in_child && (size_t)real != size)
+			fuzz_fail("a %u-page buffer's dma-buf has %lld bytes",
+				  objs[o].pages, (long long)real);
+		if (real > 0)
+			size = real;
+	}
 	if ((size_t)off + len > size)
-		fuzz_fail("mmap of %zu bytes at %lld of a %u-page buffer succeeded",
-			  len, (long long)off, objs[o].pages);
+		fuzz_fail("mmap of %zu bytes at %lld of a %zu-byte buffer succeeded",
+			  len, (long long)off, size);
 	/* The bytes the frontend granted. */
 	if (ours && !in_child && off == 0) {
 		uint8_t *page;
