@@ -1035,6 +1035,8 @@ prepare() {
 	if [ "${TESTBED_REUSE_INITRD:-0}" = 1 ] && [ -n "${TESTBED_MODULE_KO:-}" ] &&
 	   [ -f "$CACHE/initrd-base.gz" ]; then
 		[ "$GARCH" = arm64 ] && arm64_setup_vars
+		# The kernel the last initramfs was packed for.
+		[ "$DEBUG_KERNEL" = 1 ] && KVER=$(bash "$TOP/tools/testbed/debug-kernel.sh" release)
 		step "putting $(basename "$MODULE_KO") into the last initramfs" add_module_initramfs
 		return
 	fi
