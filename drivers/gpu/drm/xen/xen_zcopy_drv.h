@@ -180,6 +180,9 @@ enum xen_zcopy_kind {
  * @map_handles: FROM_REFS: grant handles of the mapping into @pages
  * @pages: FROM_REFS: pages the grants are mapped into
  * @mapped: FROM_REFS: all grants are mapped into @pages
+ * @unmap_data: FROM_REFS: the queue entry of the grant unmap;
+ *	gnttab_unmap_refs_sync() arms a delayed work item inside it without
+ *	marking it as on the stack, so it cannot be a local
  * @wait: FROM_REFS: completed when the object is gone
  * @vaddr: FROM_REFS: the kernel mapping of all pages, made with the
  *	buffer: a vmap cannot fail once the buffer exists, and costs
@@ -206,10 +209,6 @@ struct xen_zcopy_object {
 	grant_handle_t *map_handles;
 	struct page **pages;
 	bool mapped;
-	/*
-	 * gnttab_unmap_refs_sync() arms a delayed work item inside it
-	 * without marking it as on the stack, so it cannot be a local.
-	 */
 	struct gntab_unmap_queue_data unmap_data;
 	struct xen_zcopy_wait *wait;
 	void *vaddr;
