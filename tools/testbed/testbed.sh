@@ -718,26 +718,14 @@ build_ppm2png() {
 # they must be the same pixels. Fails loudly on anything missing,
 # corrupted in transit or different.
 demo_pictures() {
-	local d=$TOP/build/demo f sum got ok=0
+	local d=$TOP/build/demo f got ok=0
 	rm -f "$d"/*.ppm "$d"/*.png "$d"/*.gz
 	for f in capture guest; do
-		sum=$(tr -d '\r\000' <"$CACHE/console.log" |
-			sed -n "s/^@@ZC BEGIN-FILE $f.ppm.gz \([0-9a-f]*\)\$/\1/p" | tail -1)
-		if [ -z "$sum" ]; then
-			echo "testbed: FAIL: the demo sent no $f.ppm"
+		if ! console_file "$f.ppm" "$d/$f.ppm"; then
+			echo "testbed: FAIL: the demo's $f.ppm did not arrive"
 			ok=1
 			continue
 		fi
-		tr -d '\r\000' <"$CACHE/console.log" |
-			sed -n "/^@@ZC BEGIN-FILE $f.ppm.gz /,/^@@ZC END-FILE/p" | sed '1d;$d' |
-			base64 -d >"$d/$f.ppm.gz" 2>/dev/null || true
-		got=$(md5sum <"$d/$f.ppm.gz" | cut -d' ' -f1)
-		if [ "$got" != "$sum" ]; then
-			echo "testbed: FAIL: $f.ppm came through the console damaged (md5 $got, sent $sum)"
-			ok=1
-			continue
-		fi
-		gunzip -f "$d/$f.ppm.gz"
 		"$d/ppm2png" "$d/$f.ppm" "$d/$f.png" || { ok=1; continue; }
 		echo "demo: ${d#"$TOP"/}/$f.png"
 	done
