@@ -116,22 +116,6 @@ static int kmsg_scan(const char *text)
 	return level;
 }
 
-/* Whether the driver's xen_zcopy_@file in debugfs has a line with @text. */
-static bool debugfs_has(const char *file, const char *text)
-{
-	char path[128], line[256];
-	bool found = false;
-	FILE *f;
-
-	zc_assert_ok(zc_debugfs_path(file, path, sizeof(path)));
-	f = fopen(path, "r");
-	zc_assert(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
-}
-
 struct waiter {
 	int fd;
 	uint32_t handle;
@@ -171,9 +155,9 @@ static void test_unmap_fail_leaks(void)
 	/* A backend waiting for the buffer to go, as before DBUF_DESTROY. */
 	w = (struct waiter){ .fd = fd, .handle = r.wait_handle, .ret = 1 };
 	zc_assert_eq(pthread_create(&thread, NULL, wait_thread, &w), 0);
-	for (i = 0; i < 300 && !debugfs_has("xen_zcopy_buffers", "waiters 1"); i++)
+	for (i = 0; i < 300 && !zc_debugfs_has("xen_zcopy_buffers", "waiters 1"); i++)
 		usleep(10 * 1000);
-	zc_assert(debugfs_has("xen_zcopy_buffers", "waiters 1"));
+	zc_assert(zc_debugfs_has("xen_zcopy_buffers", "waiters 1"));
 
 	kmsg_mark();
 	fault_arm("unmap", 2);

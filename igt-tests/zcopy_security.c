@@ -417,22 +417,6 @@ static void set_param(const char *name, long v)
 	zc_assert_ok(zc_write_long(path, v));
 }
 
-/* Whether the driver's xen_zcopy_@file in debugfs has a line with @text. */
-static bool debugfs_has(const char *file, const char *text)
-{
-	char path[128], line[256];
-	bool found = false;
-	FILE *f;
-
-	zc_assert_ok(zc_debugfs_path(file, path, sizeof(path)));
-	f = fopen(path, "r");
-	zc_assert(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
-}
-
 /*
  * Quotas: pages and buffers of one granting domain, pages of all domains,
  * and our pages granted to one domain; each refused before anything is
@@ -451,7 +435,7 @@ static void test_quotas(void)
 	zc_assert_ok(zc_from_refs(fd, ga.refs, NPAGES, 0, W, H, 32, &r1));
 	zc_assert_ok(zc_from_refs(fd, ga.refs + NPAGES, NPAGES, 0, W, H, 32,
 				  &r2));
-	zc_assert(debugfs_has("xen_zcopy_domains",
+	zc_assert(zc_debugfs_has("xen_zcopy_domains",
 			      "domain 0 mapped_pages 8 buffers 2"));
 	zc_assert_errno(zc_from_refs(fd, ga.refs + 2 * NPAGES, NPAGES, 0, W, H,
 				     32, NULL), EDQUOT);
@@ -481,14 +465,14 @@ static void test_quotas(void)
 	zc_assert_eq(zc_stat("granted_refs"), base.v[3]);
 	set_param("domain_granted", 2 * NPAGES);
 	zc_assert_ok(zc_to_refs(fd, import, refs, 2 * NPAGES, 0));
-	zc_assert(debugfs_has("xen_zcopy_domains", "granted_pages 8"));
+	zc_assert(zc_debugfs_has("xen_zcopy_domains", "granted_pages 8"));
 	zc_assert_ok(zc_gem_close(fd, import));
 
 	close(dmabuf);
 	close(vgem);
 	close(fd);
 	check_baseline();
-	zc_assert(!debugfs_has("xen_zcopy_domains", "domain 0 "));
+	zc_assert(!zc_debugfs_has("xen_zcopy_domains", "domain 0 "));
 }
 
 /*
@@ -639,14 +623,14 @@ static void test_deferred_visible(void)
 	close(dmabuf);
 
 	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[4] + 1, 3000));
-	zc_assert(debugfs_has("xen_zcopy_buffers", "deferred domain 0 refs 1 "));
-	zc_assert(debugfs_has("xen_zcopy_domains",
+	zc_assert(zc_debugfs_has("xen_zcopy_buffers", "deferred domain 0 refs 1 "));
+	zc_assert(zc_debugfs_has("xen_zcopy_domains",
 			      "granted_pages 1 deferred_refs 1"));
 
 	zc_gntdev_unmap(&frontend_map);
 	frontend_map.fd = -1;
 	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[4], 3000));
-	zc_assert(!debugfs_has("xen_zcopy_buffers", "deferred domain"));
+	zc_assert(!zc_debugfs_has("xen_zcopy_buffers", "deferred domain"));
 	close(vgem);
 	close(fd);
 	check_baseline();
@@ -762,7 +746,7 @@ static void test_to_refs_revoke_mapped(void)
 
 	zc_assert_eq(zc_stat("granted_refs"), base.v[3] + 1);
 	zc_assert_eq(zc_stat("deferred_refs"), base.v[4] + 1);
-	zc_assert(debugfs_has("xen_zcopy_buffers",
+	zc_assert(zc_debugfs_has("xen_zcopy_buffers",
 			      "deferred domain 0 refs 1 "));
 
 	/* The backend lets go of everything; the grantee's page stays. */
@@ -783,7 +767,7 @@ static void test_to_refs_revoke_mapped(void)
 	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[4], 12000));
 	zc_assert_ok(wait_dmabufs(bufs0, 3000));
 	check_baseline();
-	zc_assert(!debugfs_has("xen_zcopy_domains", "domain 0 "));
+	zc_assert(!zc_debugfs_has("xen_zcopy_domains", "domain 0 "));
 }
 
 /* The driver's current retry interval of deferred grants, in ms. */
@@ -859,7 +843,7 @@ static void test_deferred_backoff(void)
 	close(vgem);
 	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[4] + 1, 3000));
 	driver_log_lines(&kmsg);
-	zc_assert(debugfs_has("xen_zcopy_domains",
+	zc_assert(zc_debugfs_has("xen_zcopy_domains",
 			      "domain 0 mapped_pages 0 buffers 0 granted_pages 1 deferred_refs 1"));
 
 	/* Each retry that ends nothing doubles the interval: 100 ms, 200 ... */
@@ -878,8 +862,8 @@ static void test_deferred_backoff(void)
 	frontend_map.fd = -1;
 	zc_assert_ok(zc_stat_wait("deferred_refs", base.v[4], 12000));
 	zc_assert_ok(wait_dmabufs(bufs0, 3000));
-	zc_assert(!debugfs_has("xen_zcopy_buffers", "deferred domain"));
-	zc_assert(!debugfs_has("xen_zcopy_domains", "domain 0 "));
+	zc_assert(!zc_debugfs_has("xen_zcopy_buffers", "deferred domain"));
+	zc_assert(!zc_debugfs_has("xen_zcopy_domains", "domain 0 "));
 	close(kmsg);
 	close(fd);
 	check_baseline();

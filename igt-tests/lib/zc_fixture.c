@@ -286,3 +286,18 @@ void zc_wait_in_driver(pid_t tid, atomic_int *done)
 	zc_assert_f(done && atomic_load(done), "task %d never slept in the driver (wchan '%s')",
 		    tid, wchan);
 }
+
+bool zc_debugfs_has(const char *file, const char *text)
+{
+	char path[128], line[256];
+	bool found = false;
+	FILE *f;
+
+	zc_assert_ok(zc_debugfs_path(file, path, sizeof(path)));
+	f = fopen(path, "r");
+	zc_assert(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}

@@ -141,4 +141,10 @@ struct zc_gbuf {
 void zc_gbuf_get(struct zc_gbuf *b, uint32_t w, uint32_t h, uint32_t seed);
 void zc_gbuf_put(struct zc_gbuf *b);
 
+/*
+ * Whether the driver's debugfs file @file has a line containing @text;
+ * fails the subtest if the file cannot be read.
+ */
+bool zc_debugfs_has(const char *file, const char *text);
+
 #endif /* ZC_FIXTURE_H */
