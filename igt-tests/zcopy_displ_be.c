@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -597,6 +598,113 @@ static void test_domu_destroyed(void)
 	be_exit_clean(0);
 }
 
+#define DOMU_CONSOLE	"/var/log/xen/console/guest-zc-domu.log"
+
+/* The DomU console log's size: where the next incarnation's lines start. */
+static off_t console_size(void)
+{
+	struct stat st;
+
+	return stat(DOMU_CONSOLE, &st) ? 0 : st.st_size;
+}
+
+/* The DomU console's lines from @from on, malloc'ed (xenconsoled's log). */
+static char *console_since(off_t from)
+{
+	off_t end = console_size();
+	size_t len = end > from ? end - from : 0;
+	char *buf = malloc(len + 1);
+	int fd = open(DOMU_CONSOLE, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0;
+
+	zc_assert(buf);
+	if (fd >= 0 && len)
+		n = pread(fd, buf, len, from);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Waits until domain @id is gone (the toolstack reaps a guest that shut down). */
+static void wait_domain_gone(int id, const char *why)
+{
+	long long t0 = now_ms();
+
+	while (zc_domu_exists(id) && now_ms() - t0 < 60000)
+		usleep(200000);
+	zc_assert_f(!zc_domu_exists(id), "domain %d still exists %lld ms after %s",
+		    id, now_ms() - t0, why);
+	zc_info("domain %d gone %lld ms after %s\n", id, now_ms() - t0, why);
+}
+
+/*
+ * Frontends come and go under one backend: the DomU shuts down as a guest
+ * does while displ-be scans out its frame, and a new DomU (a new domain
+ * id, a new vdispl device) is then served by the same process. The guest's
+ * xenbus closes the frontend at shutdown and waits for the backend's
+ * Closing before it marks the device Closed; a backend that skips it
+ * leaves the guest's shutdown waiting for a timeout, which the guest
+ * reports on its console. The counters return to the baseline when the
+ * guest is gone, and the new guest's frames reach vkms. The new DomU
+ * keeps its device: domu-destroyed, next, reuses it.
+ */
+static void test_frontend_comes_back(void)
+{
+	static const int seeds[] = { SEED_A, SEED_B };
+	char *con, line[96];
+	uint32_t crc[2];
+	off_t from;
+	int devid, id, ms;
+	pid_t pid;
+
+	start(seeds, crc, 2);
+	be_start(NULL);
+	pid = be.pid;
+	devid = device(0, W, H);
+	zc_domu_ok(&domu, "xendrm-show %u %u %u %d", W, H, SEED_A, devid);
+	assert_crc(crc[0], "the first DomU's frame");
+	zc_assert_eq(zc_stat("from_refs_objects"), base.v[0] + 1);
+
+	/* The guest shuts down with its card open and the frame on screen. */
+	id = domu.domid;
+	from = console_size();
+	zc_at_exit(zc_domu_recreate_cleanup, NULL);
+	zc_domu_ok(&domu, "poweroff");
+	zc_domu_close(&domu);
+	wait_domain_gone(id, "the DomU's poweroff");
+	snprintf(line, sizeof(line), "domain %d vdispl %d: removed", id, devid);
+	zc_assert_f(wait_lines(line, 1, 10000) == 0,
+		    "displ-be did not see the device go; its log:\n%s", be_log());
+	zc_baseline_check(&base, 10000,
+			  "driver counters not back at baseline after the DomU shut down");
+	con = console_since(from);
+	/* A PV guest halts (no power-off handler); either is its last line. */
+	zc_assert_f(strstr(con, "reboot: System halted") || strstr(con, "reboot: Power down"),
+		    "the DomU's console has no shutdown line:\n%s", con);
+	zc_assert_f(!strstr(con, "timeout closing device"),
+		    "the DomU's shutdown waited for its backend:\n%s", con);
+	free(con);
+
+	/* A new guest: same backend process, a device it has not seen. */
+	ms = zc_domu_recreate();
+	zc_assert_f(ms >= 0, "the DomU did not come back: %s", strerror(-ms));
+	zc_info("DomU up again after %d ms\n", ms);
+	zc_assert_eq(zc_domu_open(&domu), 0);
+	zc_assert(domu.domid != id);
+	zc_domu_ok(&domu, "reset");
+	devid = device(0, W, H);
+	zc_domu_ok(&domu, "xendrm-show %u %u %u %d", W, H, SEED_B, devid);
+	assert_crc(crc[1], "the new DomU's frame");
+	zc_domu_ok(&domu, "xendrm-flip %u", SEED_A);
+	assert_crc(crc[0], "the new DomU's flip");
+	snprintf(line, sizeof(line), "domain %d vdispl %d: new device", domu.domid, devid);
+	zc_assert_f(be.pid == pid && kill(pid, 0) == 0 && count_lines(line) == 1,
+		    "not one backend for both guests; its log:\n%s", be_log());
+	domu_close();
+	be_exit_clean(0);
+}
+
 /*
  * What vkms scans out, read back by the backend through the writeback
  * connector (SIGUSR2): the RGB bytes of a WxH binary PPM, malloc'ed.
@@ -1075,6 +1183,7 @@ static const struct zc_subtest subtests[] = {
 	{ "be-alloc", test_be_alloc },
 	{ "killed-backend", test_killed_backend },
 	{ "two-connectors", test_two_connectors },
+	{ "frontend-comes-back", test_frontend_comes_back },
 	/*
 	 * Last of those that attach devices: the DomU goes with all of them
 	 * while a backend runs. One it makes anew keeps none, so a later

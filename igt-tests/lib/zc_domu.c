@@ -204,6 +204,9 @@ int zc_domu_recreate(void)
 	int id = -1;
 
 	unlink(ZC_DOMU_FILE);
+	/* One the toolstack has not reaped yet would hold the name. */
+	if (!system("xl domid zc-domu >/dev/null 2>&1"))
+		system("xl destroy zc-domu >/dev/null 2>&1");
 	/*
 	 * xl create leaves its domain monitor running: none of the test's
 	 * standard streams (the runner's pipes) may reach it.

@@ -60,6 +60,10 @@
  *   status                        text "slots N deferred D leaked L": the
  *                                 slots in use, and the grants the DomU
  *                                 kernel has not ended yet or gave up on
+ *   poweroff                      after the reply, the DomU shuts down as
+ *                                 a guest does (its devices are closed,
+ *                                 xenbus frontends included), printing
+ *                                 the kernel's info lines on its console
  */
 #ifndef ZC_DOMU_H
 #define ZC_DOMU_H

@@ -227,7 +227,17 @@ int zc_vdispl_step(struct zc_vdispl *d)
 		    fstate == XenbusStateClosing || fstate == XenbusStateClosed ||
 		    fstate == XenbusStateInitialising) {
 			zc_vdispl_disconnect(d);
-			vd_switch(d, XenbusStateClosed);
+			/*
+			 * A guest that shuts down closes its frontends and
+			 * waits for each backend to answer Closing: only that
+			 * state lets its xenbus mark the device Closed then;
+			 * Closed would leave it waiting until a timeout. The
+			 * toolstack and a frontend already gone want Closed.
+			 */
+			if (fstate == XenbusStateClosing && bstate != XenbusStateClosing)
+				vd_switch(d, XenbusStateClosing);
+			else
+				vd_switch(d, XenbusStateClosed);
 		}
 		return d->state;
 	}
@@ -237,6 +247,9 @@ int zc_vdispl_step(struct zc_vdispl *d)
 		vd_switch(d, XenbusStateInitWait);
 		break;
 	case XenbusStateClosing:
+		/* Our Closing stands until the frontend has closed too. */
+		if (d->state == XenbusStateClosing && fstate == XenbusStateClosing)
+			break;
 		vd_switch(d, XenbusStateClosed);
 		break;
 	case XenbusStateClosed:

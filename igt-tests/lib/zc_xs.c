@@ -296,7 +296,8 @@ int zc_xs_fd(struct zc_xs *xs)
 	return xs->fd;
 }
 
-int zc_xs_watch(struct zc_xs *xs, const char *path, const char *token)
+static int zc_xs_watch_op(struct zc_xs *xs, uint32_t type, const char *path,
+			  const char *token)
 {
 	size_t pl = strlen(path) + 1, tl = strlen(token) + 1;
 	char buf[XENSTORE_PAYLOAD_MAX];
@@ -305,7 +306,17 @@ int zc_xs_watch(struct zc_xs *xs, const char *path, const char *token)
 		return -E2BIG;
 	memcpy(buf, path, pl);
 	memcpy(buf + pl, token, tl);
-	return zc_xs_request(xs, XS_WATCH, buf, pl + tl, NULL, NULL);
+	return zc_xs_request(xs, type, buf, pl + tl, NULL, NULL);
+}
+
+int zc_xs_watch(struct zc_xs *xs, const char *path, const char *token)
+{
+	return zc_xs_watch_op(xs, XS_WATCH, path, token);
+}
+
+int zc_xs_unwatch(struct zc_xs *xs, const char *path, const char *token)
+{
+	return zc_xs_watch_op(xs, XS_UNWATCH, path, token);
 }
 
 int zc_xs_wait_event(struct zc_xs *xs, char *path, size_t size, int ms)

@@ -31,6 +31,11 @@ int zc_xs_write(struct zc_xs *xs, const char *path, const char *value);
 int zc_xs_rm(struct zc_xs *xs, const char *path);
 int zc_xs_watch(struct zc_xs *xs, const char *path, const char *token);
 /*
+ * Removes a watch (same @path and @token). xenstored limits the watches
+ * of a connection: a long-lived client drops those it no longer needs.
+ */
+int zc_xs_unwatch(struct zc_xs *xs, const char *path, const char *token);
+/*
  * The children of @path: a malloc'ed buffer of @n NUL-terminated names,
  * one after the other. NULL and errno on failure.
  */

@@ -1017,8 +1017,13 @@ static void step_devices(void)
 		was = d->v.state;
 		state = zc_vdispl_step(&d->v);
 		if (state == -ENODEV) {
+			char bstate[128], fstate[128];
+
 			msg(LOG_INFO, "domain %d vdispl %d: removed", d->v.domid,
 			    d->v.devid);
+			/* Guests come and go: their watches must not pile up. */
+			zc_vdispl_state_paths(&d->v, bstate, fstate, sizeof(bstate));
+			zc_xs_unwatch(be.xs, fstate, "fe");
 			d->used = 0;
 			continue;
 		}

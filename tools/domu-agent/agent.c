@@ -24,7 +24,9 @@
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/reboot.h>
 
 #include <drm.h>
 #include <drm_fourcc.h>
@@ -50,6 +52,7 @@ static struct slot slots[MAX_SLOTS];
 static struct zc_xs *xs;
 static char base[64];
 static int domid;
+static bool poweroff_requested;
 
 static void say(const char *fmt, ...)
 {
@@ -603,6 +606,10 @@ static int run(char **argv, int argc, char *text, size_t size)
 	}
 	if (!strcmp(verb, "status"))
 		return status(text, size);
+	if (!strcmp(verb, "poweroff")) {
+		poweroff_requested = true;
+		return 0;
+	}
 	if (!strcmp(verb, "xendrm-close")) {
 		xendrm_close();
 		return 0;
@@ -781,6 +788,22 @@ static int run(char **argv, int argc, char *text, size_t size)
 	return -EINVAL;
 }
 
+/*
+ * A guest's shutdown: reboot(2) runs the kernel's device shutdown, where
+ * xenbus closes each frontend with its backend. Its lines about that are
+ * info level, below the console's loglevel=5: raised, so Dom0 sees them.
+ */
+static void poweroff(void)
+{
+	say("powering off");
+	if (klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 7) < 0)
+		say("cannot raise the console loglevel: %s", strerror(errno));
+	sync();
+	reboot(RB_POWER_OFF);
+	say("reboot: %s", strerror(errno));
+	poweroff_requested = false;
+}
+
 static int handle(const char *cmd, char *last_seq, size_t last_size)
 {
 	char buf[1024], *argv[16], *seq, *save = NULL, text[256] = "", path[128];
@@ -799,7 +822,10 @@ static int handle(const char *cmd, char *last_seq, size_t last_size)
 	say("%s -> %d %s", cmd, rc, text);
 	snprintf(reply, sizeof(reply), "%s %d %s", seq, rc, text);
 	snprintf(path, sizeof(path), "%s/reply", base);
-	return zc_xs_write(xs, path, reply);
+	rc = zc_xs_write(xs, path, reply);
+	if (poweroff_requested)
+		poweroff();
+	return rc;
 }
 
 int main(void)
