@@ -1222,8 +1222,14 @@ static void step_export(void)
 
 	if (f < 0)
 		return;
-	p.handle = o >= 0 && objs[o].file >= 0 ? objs[o].handle : odd_u32();
-	if (o >= 0 && objs[o].file >= 0)
+	/*
+	 * A forked child's inherited buffers have no file (the handles were
+	 * the parent's): a handle at random, whose dma-buf is not theirs.
+	 */
+	if (o >= 0 && objs[o].file < 0)
+		o = -1;
+	p.handle = o >= 0 ? objs[o].handle : odd_u32();
+	if (o >= 0)
 		f = objs[o].file;
 	p.flags = DRM_CLOEXEC | (rn(3) ? DRM_RDWR : 0);
 	if (one_in(10))
@@ -1407,19 +1413,13 @@ static void step_mmap(void)
 		fuzz_fail("a writable mapping of a read-only buffer");
 	if (err)
 		return;
-	/*
-	 * A dma-buf's size is the kernel's (lseek). A forked child's model
-	 * of what it inherited can be stale: the parent keeps changing the
-	 * shared state, so only the parent holds the model to it.
-	 */
+	/* The model's size against the kernel's (lseek of the dma-buf). */
 	if (fd == objs[o].dmabuf) {
 		off_t real = lseek(fd, 0, SEEK_END);
 
-		if (real > 0 && !in_child && (size_t)real != size)
+		if (real >= 0 && (size_t)real != size)
 			fuzz_fail("a %u-page buffer's dma-buf has %lld bytes",
 				  objs[o].pages, (long long)real);
-		if (real > 0)
-			size = real;
 	}
 	if ((size_t)off + len > size)
 		fuzz_fail("mmap of %zu bytes at %lld of a %zu-byte buffer succeeded",
@@ -1837,6 +1837,8 @@ static void print_histogram(void)
 	}
 }
 
+static void fuzz_release(void *unused);
+
 static void fuzz_setup(void)
 {
 	struct drm_xen_zcopy_get_caps c = { 0 };
@@ -1855,6 +1857,7 @@ static void fuzz_setup(void)
 	vgem_fd = zc_drm_open_driver("vgem", NULL);
 	zc_require(vgem_fd >= 0);
 	vkms_fd = zc_drm_open_driver("vkms", NULL);
+	zc_at_exit(fuzz_release, NULL);
 	zc_at_exit(kill_kids, NULL);
 	for (i = 0; i < NSLOTS; i++) {
 		slots[i].ga.fd = -1;
@@ -1863,11 +1866,14 @@ static void fuzz_setup(void)
 	zc_assert(slot_pick() >= 0);
 }
 
+static bool torn_down;
+
 /* Closes everything, in an order the seed picks. */
 static void fuzz_teardown(void)
 {
 	int i, o;
 
+	torn_down = true;
 	reap_kids(true);
 	for (i = 0; i < NMAPS; i++)
 		if (maps[i].p)
@@ -1890,6 +1896,19 @@ static void fuzz_teardown(void)
 		close(vkms_fd);
 	for (i = 0; i < NSLOTS; i++)
 		slot_free(i);
+}
+
+/*
+ * A failed run releases what it held too, deferred grants included, so
+ * that the subtests after it start from a Dom0 with its memory back.
+ */
+static void fuzz_release(void *unused)
+{
+	(void)unused;
+	if (in_child || torn_down)
+		return;
+	fuzz_teardown();
+	zc_oracle_flush_deferred_grants();
 }
 
 /*
