@@ -13,6 +13,9 @@
  *
  * ZC_ORACLE_TRACE=1 in the environment (testbed: TESTBED_ORACLE_TRACE=1)
  * prints every sample to stderr, to measure the noise tolerances allow.
+ * ZC_ORACLE_SHRINK_SLABS=1 (testbed: the debug kernel) shrinks every slab
+ * cache before Slab is read, so that empty slabs SLUB keeps cached (large
+ * ones with the debug kernel's red zones) do not count.
  */
 #ifndef ZC_ORACLE_H
 #define ZC_ORACLE_H

@@ -5,7 +5,8 @@
 # from x86_64_defconfig plus tools/testbed/debug.config (Xen PV Dom0/DomU,
 # the DRM modules the testbed loads, and the kernel's own checkers:
 # lockdep, DEBUG_LIST, DEBUG_OBJECTS, kmemleak, KFENCE, SLUB debugging,
-# page poisoning, init_on_free, DEBUG_VM, DMABUF_DEBUG).
+# page poisoning, init_on_free, DEBUG_VM, DMABUF_DEBUG), with the fixes
+# tools/testbed/debug-kernel-*.patch applied to the sources.
 #
 #   debug-kernel.sh build     configure and build (cached), print the tree
 #   debug-kernel.sh install DIR   build, then put bzImage and the modules
@@ -14,7 +15,7 @@
 #
 # The tree is build/debug-kernel/obj (also the KDIR the module and vkms
 # are built against). It is rebuilt when linux-source-6.1's version, the
-# fragment or the compiler change (build/debug-kernel/key); kbuild only
+# fragment, the fixes or the compiler change (build/debug-kernel/key); kbuild only
 # recompiles what a changed option touches.
 #
 # No KASAN: an x86 PV guest cannot run it in 6.1. Xen PV enters through
@@ -34,6 +35,8 @@ DK=$TOP/build/debug-kernel
 SRC=$DK/linux-source-6.1
 OBJ=$DK/obj
 FRAGMENT=$TOP/tools/testbed/debug.config
+# Fixes of linux-source-6.1 the debug run needs (each file says why).
+PATCHES=("$TOP"/tools/testbed/debug-kernel-*.patch)
 JOBS=${DEBUG_KERNEL_JOBS:-2}
 ZC_APT_LOGDIR=$DK
 
@@ -42,7 +45,7 @@ die() { echo "debug-kernel: error: $*" >&2; exit 2; }
 . "$TOP/tools/lib/host.sh"
 
 # What a kernel build needs besides gcc and make.
-BUILD_PACKAGES="linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils kmod"
+BUILD_PACKAGES="linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils kmod patch"
 
 secs() { echo $(($(date +%s) - $1)); }
 
@@ -50,6 +53,7 @@ key() {
 	{
 		dpkg-query -W -f='${Version}\n' linux-source-6.1
 		sha256sum <"$FRAGMENT"
+		cat "${PATCHES[@]}" | sha256sum
 		gcc --version | head -1
 	} | sha256sum | cut -d' ' -f1
 }
@@ -85,13 +89,23 @@ build() {
 	fi
 	rm -f "$DK/key"
 	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+	srcver="$srcver $(cat "${PATCHES[@]}" | sha256sum | cut -c1-16)"
 	if [ ! -f "$DK/source-version" ] || [ "$(cat "$DK/source-version")" != "$srcver" ]; then
-		rm -rf "$SRC" "$OBJ"
+		# The object tree stays when only the fixes changed: the
+		# sources keep the tarball's times, so kbuild recompiles what
+		# a fix touches and nothing else.
+		[ -f "$DK/source-version" ] &&
+			[ "$(cut -d' ' -f1 "$DK/source-version")" = "${srcver%% *}" ] ||
+			rm -rf "$OBJ"
+		rm -rf "$SRC"
 		mkdir -p "$DK"
 		t0=$(date +%s)
 		tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$DK"
+		for p in "${PATCHES[@]}"; do
+			patch -s -p1 -d "$SRC" <"$p" || die "$(basename "$p") does not apply"
+		done
 		echo "$srcver" >"$DK/source-version"
-		echo "  extracted linux-source-6.1 $srcver ($(secs "$t0")s)"
+		echo "  extracted linux-source-6.1 ${srcver%% *}, ${#PATCHES[@]} fix(es) applied ($(secs "$t0")s)"
 	fi
 	mkdir -p "$OBJ"
 	make -s -C "$SRC" O="$OBJ" x86_64_defconfig >/dev/null

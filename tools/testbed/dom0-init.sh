@@ -30,6 +30,8 @@ for arg in $(cat /proc/cmdline); do
 	zc.domu=*) domu=${arg#zc.domu=} ;;
 	zc.runner=*) runner=${arg#zc.runner=} ;;
 	zc.oracle_trace=1) export ZC_ORACLE_TRACE=1 ;;
+	# The debug kernel: empty slabs SLUB keeps would count in Slab.
+	zc.shrink_slabs=1) export ZC_ORACLE_SHRINK_SLABS=1 ;;
 	# igt-tests/zcopy_fuzz: how many steps, from which seed.
 	zc.fuzz_calls=*) export FUZZ_CALLS=${arg#zc.fuzz_calls=} ;;
 	zc.fuzz_seed=*) export ZC_FUZZ_SEED=${arg#zc.fuzz_seed=} ;;
