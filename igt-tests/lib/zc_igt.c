@@ -231,6 +231,7 @@ static const char *zc_run_one(const struct zc_subtest *t)
 	zc_kmsg_marker(t);
 
 	zc_oracle_read(&base);
+	zc_oracle_slab_snapshot();
 	pid = fork();
 	if (pid < 0) {
 		perror("fork");

@@ -140,16 +140,94 @@ void zc_oracle_read(struct zc_oracle *o)
 	o->avail_kb = zc_meminfo_kb("MemAvailable");
 	zc_oracle_shrink_slabs();
 	o->slab_kb = zc_meminfo_kb("Slab");
+	o->sunreclaim_kb = zc_meminfo_kb("SUnreclaim");
 	o->balloon_kb = zc_read_long(ZC_BALLOON_KB);
 	o->taint = zc_read_long(ZC_TAINTED);
 	zc_oracle_domu(o);
 }
 
 /* The oracles of @now that are off from @base; prints them if @report. */
+/*
+ * /proc/slabinfo at the baseline, to name the caches that grew when the
+ * Slab oracle fails: bytes of all objects (active or not) per cache.
+ */
+#define ZC_SLABS_MAX	512
+
+struct zc_slab_use {
+	char name[48];
+	long long bytes;
+};
+
+static struct zc_slab_use zc_slabs_base[ZC_SLABS_MAX];
+static int zc_nr_slabs_base;
+
+static int zc_slabinfo(struct zc_slab_use *use, int max)
+{
+	char line[512];
+	FILE *f = fopen("/proc/slabinfo", "r");
+	long objs, size;
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		/* name <active_objs> <num_objs> <objsize> ... */
+		if (sscanf(line, "%47s %*d %ld %ld", use[n].name, &objs, &size) == 3) {
+			use[n].bytes = (long long)objs * size;
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+void zc_oracle_slab_snapshot(void)
+{
+	zc_nr_slabs_base = zc_slabinfo(zc_slabs_base, ZC_SLABS_MAX);
+}
+
+/* The caches that grew most since the snapshot, to stderr. */
+static void zc_oracle_slab_growth(const char *who)
+{
+	static struct zc_slab_use now[ZC_SLABS_MAX];
+	struct zc_slab_use top[5] = { { "", 0 } };
+	int n = zc_slabinfo(now, ZC_SLABS_MAX), i, k, j;
+
+	for (i = 0; i < n; i++) {
+		long long grew = now[i].bytes;
+
+		for (k = 0; k < zc_nr_slabs_base; k++)
+			if (!strcmp(zc_slabs_base[k].name, now[i].name)) {
+				grew -= zc_slabs_base[k].bytes;
+				break;
+			}
+		for (k = 0; k < 5 && grew <= top[k].bytes; k++)
+			;
+		if (k == 5)
+			continue;
+		for (j = 4; j > k; j--)
+			top[j] = top[j - 1];
+		top[k] = now[i];
+		top[k].bytes = grew;
+	}
+	for (k = 0; k < 5 && top[k].bytes > 0; k++)
+		fprintf(stderr, "(%s)   slab cache %s: +%lld kB\n", who, top[k].name,
+			top[k].bytes / 1024);
+}
+
+/* ZC_ORACLE_SLAB_KB, or what the environment's variable of that name says. */
+static long zc_oracle_slab_tolerance_kb(void)
+{
+	const char *env = getenv("ZC_ORACLE_SLAB_KB");
+
+	return env && atol(env) > 0 ? atol(env) : ZC_ORACLE_SLAB_KB;
+}
+
 static int zc_oracle_diff(const struct zc_oracle *base,
 			  const struct zc_oracle *now, unsigned int flags,
 			  const char *who, int report)
 {
+	long slab_tol = zc_oracle_slab_tolerance_kb();
 	int bad = 0;
 
 #define ZC_ORACLE_BAD(cond, ...) do { if (cond) { bad++; if (report) { \
@@ -165,9 +243,12 @@ static int zc_oracle_diff(const struct zc_oracle *base,
 	ZC_ORACLE_BAD(base->avail_kb - now->avail_kb > ZC_ORACLE_AVAIL_KB,
 		      "MemAvailable: %ld kB, baseline %ld kB (tolerance -%d kB)\n",
 		      now->avail_kb, base->avail_kb, ZC_ORACLE_AVAIL_KB);
-	ZC_ORACLE_BAD(now->slab_kb - base->slab_kb > ZC_ORACLE_SLAB_KB,
-		      "Slab: %ld kB, baseline %ld kB (tolerance +%d kB)\n",
-		      now->slab_kb, base->slab_kb, ZC_ORACLE_SLAB_KB);
+	ZC_ORACLE_BAD(now->slab_kb - base->slab_kb > slab_tol,
+		      "Slab: %ld kB, baseline %ld kB (tolerance +%ld kB; SUnreclaim %ld kB, baseline %ld kB)\n",
+		      now->slab_kb, base->slab_kb, slab_tol,
+		      now->sunreclaim_kb, base->sunreclaim_kb);
+	if (report && now->slab_kb - base->slab_kb > slab_tol)
+		zc_oracle_slab_growth(who);
 	/*
 	 * Where grant maps take ballooned pages (arm64: no unpopulated
 	 * pool), the balloon gives them back to Dom0 within about a second
@@ -198,10 +279,11 @@ int zc_oracle_check(const struct zc_oracle *base, unsigned int flags,
 	for (ms = 0; ; ms += 100) {
 		zc_oracle_read(&now);
 		if (getenv("ZC_ORACLE_TRACE"))
-			fprintf(stderr, "(%s) oracle trace %d ms: dmabufs %ld/%ld -> %ld/%ld avail %ld -> %ld slab %ld -> %ld balloon %ld -> %ld taint %#lx -> %#lx domu '%s' -> '%s'\n",
+			fprintf(stderr, "(%s) oracle trace %d ms: dmabufs %ld/%ld -> %ld/%ld avail %ld -> %ld slab %ld -> %ld (unreclaimable %ld -> %ld) balloon %ld -> %ld taint %#lx -> %#lx domu '%s' -> '%s'\n",
 				who, ms, base->dmabufs, base->dmabuf_bytes,
 				now.dmabufs, now.dmabuf_bytes, base->avail_kb,
 				now.avail_kb, base->slab_kb, now.slab_kb,
+				base->sunreclaim_kb, now.sunreclaim_kb,
 				base->balloon_kb, now.balloon_kb, base->taint,
 				now.taint, base->domu, now.domu);
 		if (!zc_oracle_diff(base, &now, flags, who, 0))
@@ -213,20 +295,20 @@ int zc_oracle_check(const struct zc_oracle *base, unsigned int flags,
 	return zc_oracle_diff(base, &now, flags, who, 1);
 }
 
-#define ZC_GNT_FREE_PER_ITER "/sys/module/grant_table/parameters/free_per_iteration"
-
 void zc_oracle_flush_deferred_grants(void)
 {
 	long per_iter = zc_read_long(ZC_GNT_FREE_PER_ITER);
 
-	if (per_iter <= 0 || zc_write_long(ZC_GNT_FREE_PER_ITER, 0))
+	/* 0: no limit already (a caller lifted it for a while). */
+	if (per_iter < 0 || (per_iter && zc_write_long(ZC_GNT_FREE_PER_ITER, 0)))
 		return;
 	/*
 	 * The retry timer fires every second while entries are queued: the
 	 * next pass takes them all.
 	 */
 	sleep(2);
-	zc_write_long(ZC_GNT_FREE_PER_ITER, per_iter);
+	if (per_iter)
+		zc_write_long(ZC_GNT_FREE_PER_ITER, per_iter);
 }
 
 long zc_oracle_free_grefs(void)

@@ -15,7 +15,10 @@
  * prints every sample to stderr, to measure the noise tolerances allow.
  * ZC_ORACLE_SHRINK_SLABS=1 (testbed: the debug kernel) shrinks every slab
  * cache before Slab is read, so that empty slabs SLUB keeps cached (large
- * ones with the debug kernel's red zones) do not count.
+ * ones with the debug kernel's red zones) do not count; ZC_ORACLE_SLAB_KB
+ * sets how much Slab may grow over a subtest (default 2048; the testbed's
+ * debug kernel: 6144, its objects carry red zones and kmemleak's records).
+ * A failing Slab check names the caches that grew most.
  */
 #ifndef ZC_ORACLE_H
 #define ZC_ORACLE_H
@@ -32,6 +35,7 @@ struct zc_oracle {
 	long dmabuf_bytes;
 	long avail_kb;		/* /proc/meminfo MemAvailable */
 	long slab_kb;		/* /proc/meminfo Slab */
+	long sunreclaim_kb;	/* its SUnreclaim part: not dentries and inodes */
 	long balloon_kb;	/* xen_memory0/info/current_kb, -1 if absent */
 	long taint;		/* /proc/sys/kernel/tainted */
 	long domu_held;		/* the DomU agent's slots and pending grants, -1: none */
@@ -40,6 +44,11 @@ struct zc_oracle {
 
 /* Reads every oracle; the ones that cannot be read are -1. */
 void zc_oracle_read(struct zc_oracle *o);
+/*
+ * Keeps /proc/slabinfo as it is now: a failing Slab check then names the
+ * caches that grew most since.
+ */
+void zc_oracle_slab_snapshot(void);
 
 /*
  * Waits up to ZC_ORACLE_SETTLE_MS for the state to be back at @base within
@@ -64,6 +73,7 @@ long zc_meminfo_kb(const char *field);
  * parameter.
  */
 void zc_oracle_flush_deferred_grants(void);
+#define ZC_GNT_FREE_PER_ITER "/sys/module/grant_table/parameters/free_per_iteration"
 
 /*
  * Dom0's free grant references (deferred ones flushed first): grants gntalloc pages to Dom0 itself until

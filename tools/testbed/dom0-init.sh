@@ -30,8 +30,10 @@ for arg in $(cat /proc/cmdline); do
 	zc.domu=*) domu=${arg#zc.domu=} ;;
 	zc.runner=*) runner=${arg#zc.runner=} ;;
 	zc.oracle_trace=1) export ZC_ORACLE_TRACE=1 ;;
-	# The debug kernel: empty slabs SLUB keeps would count in Slab.
-	zc.shrink_slabs=1) export ZC_ORACLE_SHRINK_SLABS=1 ;;
+	# The debug kernel: empty slabs SLUB keeps cached would count in
+	# Slab, and every object is bigger there, with its red zones and
+	# kmemleak's record of it (igt-tests/lib/zc_oracle.h).
+	zc.kernel=debug) export ZC_ORACLE_SHRINK_SLABS=1 ZC_ORACLE_SLAB_KB=6144 ;;
 	# igt-tests/zcopy_fuzz: how many steps, from which seed.
 	zc.fuzz_calls=*) export FUZZ_CALLS=${arg#zc.fuzz_calls=} ;;
 	zc.fuzz_seed=*) export ZC_FUZZ_SEED=${arg#zc.fuzz_seed=} ;;

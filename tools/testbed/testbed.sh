@@ -95,11 +95,10 @@ esac
 # Extra arguments of every guest kernel (Dom0, DomU, bare). The debug
 # kernel poisons freed pages and checks the poison when it allocates them
 # again (page poisoning takes precedence over init_on_free in 6.1), and
-# scans for leaks at the end of the run (dom0-init.sh); the oracles shrink
-# the slab caches before they read Slab, whose empty slabs SLUB keeps
-# cached, large with the debug kernel's red zones (igt-tests/lib/zc_oracle.h).
+# scans for leaks at the end of the run (dom0-init.sh); zc.kernel=debug
+# tells Dom0's init to have the oracles allow for it (dom0-init.sh).
 GUEST_KARGS=
-[ "$DEBUG_KERNEL" = 1 ] && GUEST_KARGS="page_poison=1 kmemleak=on zc.shrink_slabs=1"
+[ "$DEBUG_KERNEL" = 1 ] && GUEST_KARGS="page_poison=1 kmemleak=on zc.kernel=debug"
 ZC_KVER_FILE=$TOP/build/testbed/kver
 ZC_APT_LOGDIR=$CACHE
 # shellcheck source=tools/lib/host.sh
