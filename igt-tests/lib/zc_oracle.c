@@ -146,7 +146,6 @@ void zc_oracle_read(struct zc_oracle *o)
 	zc_oracle_domu(o);
 }
 
-/* The oracles of @now that are off from @base; prints them if @report. */
 /*
  * /proc/slabinfo at the baseline, to name the caches that grew when the
  * Slab oracle fails: bytes of all objects (active or not) per cache.
@@ -223,6 +222,7 @@ static long zc_oracle_slab_tolerance_kb(void)
 	return env && atol(env) > 0 ? atol(env) : ZC_ORACLE_SLAB_KB;
 }
 
+/* The oracles of @now that are off from @base; prints them if @report. */
 static int zc_oracle_diff(const struct zc_oracle *base,
 			  const struct zc_oracle *now, unsigned int flags,
 			  const char *who, int report)
