@@ -557,6 +557,18 @@ static void test_killed_backend(void)
 	be_exit_clean(0);
 }
 
+/* Waits up to @ms for domain @id to be gone after @why. */
+static void wait_domain_gone(int id, int ms, const char *why)
+{
+	long long t0 = now_ms();
+
+	while (zc_domu_exists(id) && now_ms() - t0 < ms)
+		usleep(200000);
+	zc_assert_f(!zc_domu_exists(id), "domain %d still exists %lld ms after %s",
+		    id, now_ms() - t0, why);
+	zc_info("domain %d gone %lld ms after %s\n", id, now_ms() - t0, why);
+}
+
 /*
  * xl destroy of the DomU while displ-be scans out its frame: the toolstack
  * removes the device, the backend releases everything (DUMB_WAIT_FREE
@@ -590,11 +602,7 @@ static void test_domu_destroyed(void)
 			  "driver counters not back at baseline after xl destroy");
 	zc_assert_f(wait_lines(": removed", 1, 10000) == 0,
 		    "displ-be did not see the device go; its log:\n%s", be_log());
-	t0 = now_ms();
-	while (zc_domu_exists(id) && now_ms() - t0 < 10000)
-		usleep(200000);
-	zc_assert_f(!zc_domu_exists(id), "domain %d still exists %lld ms after Dom0 let go",
-		    id, now_ms() - t0);
+	wait_domain_gone(id, 10000, "Dom0 let go");
 	be_exit_clean(0);
 }
 
@@ -624,18 +632,6 @@ static char *console_since(off_t from)
 		close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	return buf;
-}
-
-/* Waits until domain @id is gone (the toolstack reaps a guest that shut down). */
-static void wait_domain_gone(int id, const char *why)
-{
-	long long t0 = now_ms();
-
-	while (zc_domu_exists(id) && now_ms() - t0 < 60000)
-		usleep(200000);
-	zc_assert_f(!zc_domu_exists(id), "domain %d still exists %lld ms after %s",
-		    id, now_ms() - t0, why);
-	zc_info("domain %d gone %lld ms after %s\n", id, now_ms() - t0, why);
 }
 
 /*
@@ -672,7 +668,7 @@ static void test_frontend_comes_back(void)
 	zc_at_exit(zc_domu_recreate_cleanup, NULL);
 	zc_domu_ok(&domu, "poweroff");
 	zc_domu_close(&domu);
-	wait_domain_gone(id, "the DomU's poweroff");
+	wait_domain_gone(id, 60000, "the DomU's poweroff");
 	snprintf(line, sizeof(line), "domain %d vdispl %d: removed", id, devid);
 	zc_assert_f(wait_lines(line, 1, 10000) == 0,
 		    "displ-be did not see the device go; its log:\n%s", be_log());
